@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageVersion } from './util/config.js';
 import { EXIT_USAGE } from './util/errors.js';
 import { register as registerRegistry } from './commands/registry.js';
+import { register as registerConvert } from './commands/convert.js';
 
 export function buildProgram(): Command {
   const program = new Command('dsa110');
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .enablePositionalOptions(false);
 
+  registerConvert(program);
   registerRegistry(program);
 
   // Usage errors: one line, exit 2. Help and --version: exit 0.
