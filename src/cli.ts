@@ -6,7 +6,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageVersion } from './util/config.js';
 import { EXIT_USAGE } from './util/errors.js';
 import { register as registerRegistry } from './commands/registry.js';
+import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerConvert } from './commands/convert.js';
+import { register as registerHousekeep } from './commands/housekeep.js';
 
 export function buildProgram(): Command {
   const program = new Command('dsa110');
@@ -23,7 +25,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false);
 
   registerConvert(program);
+  registerHousekeep(program);
   registerRegistry(program);
+  registerSimulate(program);
 
   // Usage errors: one line, exit 2. Help and --version: exit 0.
   const applyToAll = (c: Command): void => {

@@ -13,6 +13,7 @@ import { parseInteger, parseNumber } from '../util/options.js';
 import { progressBar } from '../util/progress.js';
 import { packageVersion } from '../util/config.js';
 import { recoverAtomicDir } from '../util/atomic.js';
+import { diskPauseFlagPath } from '../ops/disk.js';
 import { groupSubbands, isIncompleteName, parseSubbandName, type Group, type SubbandFile } from '../convert/grouping.js';
 import type { Registry } from '../registry/db.js';
 import { upsertFile, upsertGroup, claimNextGroup, completeGroup, failGroup, setFilesStatus, getGroup } from '../registry/queue.js';
@@ -37,9 +38,7 @@ interface ConvertOpts {
 }
 
 /** Disk-critical flag written by `housekeep`; a watching converter pauses while it exists. */
-export function diskPauseFlag(stateDir: string): string {
-  return path.join(stateDir, 'flags', 'disk-critical');
-}
+export const diskPauseFlag = diskPauseFlagPath;
 
 function listHdf5(dir: string): string[] {
   let names: string[];

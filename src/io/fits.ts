@@ -140,7 +140,12 @@ export class FitsHeader {
 
   /** Encode as whole 2880-byte blocks including the END card (space padded). */
   encode(): Buffer {
-    const lines = this.cards.map(formatCard);
+    const lines = this.cards.flatMap(formatCard);
+    const firstLong = lines.findIndex((l) => l.startsWith('CONTINUE'));
+    if (firstLong > 0 && !this.has('LONGSTRN')) {
+      // fitsverify warns about CONTINUE cards without the LONGSTRN declaration (HEASARC).
+      lines.splice(firstLong - 1, 0, ...formatCard({ key: 'LONGSTRN', value: 'OGIP 1.0', comment: 'long string convention (CONTINUE) is used' }));
+    }
     lines.push('END'.padEnd(CARD, ' '));
     const nBlocks = Math.ceil((lines.length * CARD) / FITS_BLOCK);
     const buf = Buffer.alloc(nBlocks * FITS_BLOCK, 0x20);
@@ -184,34 +189,71 @@ export function formatFitsFloat(v: number): string {
   return s;
 }
 
-function formatCard(c: FitsCard): string {
-  let line: string;
+/** Format one card; a long string value becomes several cards (CONTINUE long-string convention). */
+function formatCard(c: FitsCard): string[] {
   if (COMMENTARY.has(c.key) || c.value === undefined) {
-    const text = c.value === undefined ? (c.comment ?? '') : String(c.value);
-    line = c.key.padEnd(8, ' ') + toAscii(text);
     // A valueless non-commentary keyword keeps no '= ' so that readers see no value.
+    const text = c.value === undefined ? (c.comment ?? '') : String(c.value);
+    return [(c.key.padEnd(8, ' ') + toAscii(text)).slice(0, CARD).padEnd(CARD, ' ')];
+  }
+  const comment = c.comment ? ' / ' + toAscii(c.comment) : '';
+  if (typeof c.value === 'string') {
+    const raw = toAscii(c.value);
+    const esc = raw.replace(/'/g, "''");
+    if (esc.length <= 68) {
+      const line = c.key.padEnd(8, ' ') + '= ' + ("'" + esc.padEnd(8, ' ') + "'").padEnd(20, ' ');
+      return [(line + comment).slice(0, CARD).padEnd(CARD, ' ')];
+    }
+    // Split the raw text so that no escaped quote pair straddles two cards; ≤ 67 chars + '&'.
+    const pieces: string[] = [];
+    let cur = '';
+    for (const ch of raw) {
+      const e = ch === "'" ? "''" : ch;
+      if (cur.length + e.length > 67) {
+        pieces.push(cur);
+        cur = '';
+      }
+      cur += e;
+    }
+    pieces.push(cur);
+    const lines = pieces.map((p, i) => {
+      const amp = i < pieces.length - 1 ? '&' : '';
+      const head = i === 0 ? c.key.padEnd(8, ' ') + '= ' : 'CONTINUE  ';
+      return head + "'" + p + amp + "'";
+    });
+    const last = lines.length - 1;
+    lines[last] = (lines[last] + comment).slice(0, CARD);
+    return lines.map((l) => l.padEnd(CARD, ' '));
+  }
+  let v: string;
+  if (typeof c.value === 'boolean') {
+    v = (c.value ? 'T' : 'F').padStart(20, ' ');
+  } else if (Number.isInteger(c.value) && c.numberKind !== 'float' && Math.abs(c.value) < 1e19) {
+    v = c.value.toFixed(0).padStart(20, ' ');
   } else {
-    let v: string;
-    if (typeof c.value === 'string') {
-      const s = "'" + toAscii(c.value).replace(/'/g, "''").padEnd(8, ' ') + "'";
-      v = s.padEnd(20, ' ');
-    } else if (typeof c.value === 'boolean') {
-      v = (c.value ? 'T' : 'F').padStart(20, ' ');
-    } else if (Number.isInteger(c.value) && c.numberKind !== 'float' && Math.abs(c.value) < 1e19) {
-      v = c.value.toFixed(0).padStart(20, ' ');
-    } else {
-      v = formatFitsFloat(c.value).padStart(20, ' ');
-    }
-    line = c.key.padEnd(8, ' ') + '= ' + v;
-    if (c.comment) line += ' / ' + toAscii(c.comment);
+    v = formatFitsFloat(c.value).padStart(20, ' ');
   }
-  if (line.length > CARD) {
-    if (typeof c.value === 'string' && !COMMENTARY.has(c.key) && line.indexOf(' / ') < 0) {
-      throw new DsaError(`FITS: string value of ${c.key} too long for one card (no CONTINUE support)`);
+  // Comments are truncated to fit, as astropy does.
+  return [(c.key.padEnd(8, ' ') + '= ' + v + comment).slice(0, CARD).padEnd(CARD, ' ')];
+}
+
+/** Parse a quoted FITS string starting at field[i] === "'"; '' is an escaped quote. */
+function parseQuoted(field: string, i: number, key: string): { value: string; rest: string } {
+  let s = '';
+  let j = i + 1;
+  for (;;) {
+    if (j >= field.length) throw new Error(`unterminated string in card ${key}`);
+    if (field[j] === "'") {
+      if (field[j + 1] === "'") {
+        s += "'";
+        j += 2;
+        continue;
+      }
+      break;
     }
-    line = line.slice(0, CARD); // comments are truncated, as astropy does
+    s += field[j++];
   }
-  return line.padEnd(CARD, ' ');
+  return { value: s.trimEnd(), rest: field.slice(j + 1) };
 }
 
 /** Parse one 80-character card. Throws a plain Error with the reason (caller adds the file). */
@@ -229,22 +271,7 @@ function parseCard(text: string): FitsCard {
   let rest: string;
   if (field[i] === "'") {
     // String: '' is an escaped quote; trailing spaces are not significant.
-    let s = '';
-    let j = i + 1;
-    for (;;) {
-      if (j >= field.length) throw new Error(`unterminated string in card ${key}`);
-      if (field[j] === "'") {
-        if (field[j + 1] === "'") {
-          s += "'";
-          j += 2;
-          continue;
-        }
-        break;
-      }
-      s += field[j++];
-    }
-    value = s.trimEnd();
-    rest = field.slice(j + 1);
+    ({ value, rest } = parseQuoted(field, i, key));
   } else {
     const slash = field.indexOf('/', i);
     const raw = (slash >= 0 ? field.slice(i, slash) : field.slice(i)).trim();
@@ -302,6 +329,19 @@ function parseHeaderAt(buf: Uint8Array, offset: number, subject: string): { head
       }
       if (text.trim() === '') continue; // blank padding cards
       try {
+        const prev = cards[cards.length - 1];
+        if (text.startsWith('CONTINUE') && prev && typeof prev.value === 'string' && prev.value.endsWith('&')) {
+          // Long-string convention: append to the previous value (without its '&').
+          const field = text.slice(8);
+          const q = field.indexOf("'");
+          if (q >= 0 && field.slice(0, q).trim() === '') {
+            const { value, rest } = parseQuoted(field, q, 'CONTINUE');
+            prev.value = prev.value.slice(0, -1) + value;
+            const sl = rest.indexOf('/');
+            if (sl >= 0) prev.comment = rest.slice(sl + 1).trim() || prev.comment;
+            continue;
+          }
+        }
         cards.push(parseCard(text));
       } catch (e) {
         throw new InputError(subject, `bad FITS card at byte ${start}: ${(e as Error).message}`);
