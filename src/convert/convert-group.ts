@@ -297,9 +297,9 @@ export async function convertGroup(groupId: string, inputs: readonly ConvertInpu
 
     writer = await createMs(outPath, meta, { fsync: opts.fsync ?? true, createdBy: `dsa110 ${opts.history.version}` });
     const per = nChan * nPol;
-    const data = new Float32Array(2 * nBl * per);
-    const flag = new Uint8Array(nBl * per);
-    const weight = new Float32Array(nBl * per);
+    // Two sets of output buffers: time t is written (libuv threads) while t+1 is computed.
+    const bufs = [0, 1].map(() => ({ data: new Float32Array(2 * nBl * per), flag: new Uint8Array(nBl * per), weight: new Float32Array(nBl * per) }));
+    const pending: (Promise<void> | undefined)[] = [undefined, undefined];
     // Scratch for one file's rows of one time.
     const maxF = Math.max(...parts.map((p) => p.h.meta.nFreqs));
     const sVis = new Float32Array(2 * nBl * maxF * nPol);
@@ -309,11 +309,24 @@ export async function convertGroup(groupId: string, inputs: readonly ConvertInpu
     const whole = new Map<Part, { vis: Float32Array; flags: Uint8Array; nsamples: Float32Array }>();
     const twoPiOverC = (2 * Math.PI) / C_LIGHT;
     const missingPresent = missing.length > 0;
+    // Uniform channel spacing inside a file lets the phase advance by a constant rotation per
+    // channel (2 sin/cos per baseline and subband instead of one per channel).
+    const stepHz = parts.map((p) => {
+      const f = p.h.meta.freqs;
+      if (f.length < 2) return NaN;
+      const df = f[1]! - f[0]!;
+      for (let c = 2; c < f.length; c++) if (Math.abs(f[c]! - f[c - 1]! - df) > 1e-6 * Math.abs(df)) return NaN;
+      return df;
+    });
 
     for (let t = 0; t < nT; t++) {
       if (opts.signal?.aborted) throw new ConvertAborted();
+      const slot = t & 1;
+      if (pending[slot]) await pending[slot];
+      const { data, flag, weight } = bufs[slot]!;
       if (missingPresent) { data.fill(0); flag.fill(1); weight.fill(0); }
-      for (const p of parts) {
+      for (let pi = 0; pi < parts.length; pi++) {
+        const p = parts[pi]!;
         const m = p.h.meta;
         const nF = m.nFreqs;
         const fper = nF * nPol;
@@ -335,6 +348,9 @@ export async function convertGroup(groupId: string, inputs: readonly ConvertInpu
           rowOf = (b) => ri[t * nBl + b]!;
         }
         const chanOut = p.chanOut;
+        const freqs = m.freqs;
+        const df = stepHz[pi]!;
+        const uniform = Number.isFinite(df);
         for (let b = 0; b < nBl; b++) {
           const r = rowOf(b);
           const fileRow = p.rowIndex === null ? t * nBl + b : r;
@@ -343,9 +359,13 @@ export async function convertGroup(groupId: string, inputs: readonly ConvertInpu
           const k = twoPiOverC * (wOld - wNew); // phase per Hz
           const inBase = r * fper;
           const outBase = b * per;
+          let cr = Math.cos(k * freqs[0]!), ci = Math.sin(k * freqs[0]!);
+          const sr = uniform ? Math.cos(k * df) : 0, si = uniform ? Math.sin(k * df) : 0;
           for (let c = 0; c < nF; c++) {
-            const ph = k * m.freqs[c]!;
-            const cr = Math.cos(ph), ci = Math.sin(ph);
+            if (c > 0) {
+              if (uniform) { const nr = cr * sr - ci * si; ci = cr * si + ci * sr; cr = nr; }
+              else { const ph = k * freqs[c]!; cr = Math.cos(ph); ci = Math.sin(ph); }
+            }
             const oc = outBase + chanOut[c]! * nPol;
             const ic = inBase + c * nPol;
             for (let q = 0; q < nPol; q++) {
@@ -358,10 +378,13 @@ export async function convertGroup(groupId: string, inputs: readonly ConvertInpu
           }
         }
       }
-      await writer.writeTime(t, { DATA: data, FLAG: flag, WEIGHT_SPECTRUM: weight, UVW: uvwNew.subarray(3 * nBl * t, 3 * nBl * (t + 1)) });
+      pending[slot] = writer.writeTime(t, { DATA: data, FLAG: flag, WEIGHT_SPECTRUM: weight, UVW: uvwNew.subarray(3 * nBl * t, 3 * nBl * (t + 1)) });
+      // Surface write errors promptly rather than at the end.
+      pending[slot]!.catch(() => undefined);
       opts.onProgress?.(t + 1, nT);
-      if (SLOW_WRITE_MS > 0) await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));
+      if (SLOW_WRITE_MS > 0) { await pending[slot]; await new Promise((r) => setTimeout(r, SLOW_WRITE_MS)); }
     }
+    await Promise.all(pending);
     writer.addHistory(opts.history);
     const tWrite = performance.now();
     if (opts.signal?.aborted) throw new ConvertAborted();
