@@ -201,6 +201,30 @@ describe('header formatting', () => {
   });
 });
 
+describe('long strings (CONTINUE convention)', () => {
+  it('writes values over 68 characters as CONTINUE cards with LONGSTRN, and reads them back', () => {
+    const long = "/data/ms/2025-10-02T00:12:00.ms.zarr with 'quotes' and a path that goes well beyond one card " + 'x'.repeat(80);
+    const h = new FitsHeader();
+    h.set('MSPATH', long, 'source MS');
+    const t = h.encode().toString('latin1');
+    const cards = t.match(/.{80}/g) ?? [];
+    expect(cards[0]).toBe("LONGSTRN= 'OGIP 1.0'           / long string convention (CONTINUE) is used".padEnd(80));
+    expect(cards[1].startsWith("MSPATH  = '/data/ms/")).toBe(true);
+    expect(cards[1].endsWith("&'")).toBe(true);
+    expect(cards[2].startsWith("CONTINUE  '")).toBe(true);
+    // Independent reassembly of the card text: strip quotes/ampersands, unescape ''.
+    const pieces = cards.filter((c) => c.startsWith('MSPATH') || c.startsWith('CONTINUE')).map((c) => {
+      const m = /'(.*)'/.exec(c.slice(10).split(" / ")[0].trimEnd()) as RegExpExecArray;
+      return m[1].replace(/&$/, '');
+    });
+    expect(pieces.join('').replace(/''/g, "'")).toBe(long);
+    const back = readFitsBuffer(Buffer.concat([new FitsHeader([{ key: 'SIMPLE', value: true }, { key: 'BITPIX', value: 8 }, { key: 'NAXIS', value: 0 }, ...h.cards]).encode()]), 'long');
+    expect(back.header.get('MSPATH')).toBe(long);
+    expect(back.header.cards.find((c) => c.key === 'MSPATH')?.comment).toBe('source MS');
+    expect(back.header.has('CONTINUE')).toBe(false);
+  });
+});
+
 describe('writing images', () => {
   it('writes a 4-axis DSA-110 image that reads back bit-exactly with the right WCS', async () => {
     const nx = 64, ny = 48;
