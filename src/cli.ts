@@ -7,6 +7,7 @@ import { packageVersion } from './util/config.js';
 import { EXIT_USAGE } from './util/errors.js';
 import { register as registerRegistry } from './commands/registry.js';
 import { register as registerSimulate } from './commands/simulate.js';
+import { register as registerPhotometry } from './commands/photometry.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerHousekeep } from './commands/housekeep.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
 
   registerConvert(program);
   registerHousekeep(program);
+  registerPhotometry(program);
   registerRegistry(program);
   registerSimulate(program);
 

@@ -214,6 +214,47 @@ ALTER TABLE mosaics ADD COLUMN deleted_at REAL;
 ALTER TABLE caltables ADD COLUMN deleted_at REAL;
 `,
   },
+  {
+    version: 3,
+    description: 'photometry: per-image record (time, pointing, beam, normalisation), row change times, more variability figures',
+    sql: `
+ALTER TABLE photometry ADD COLUMN updated_at REAL;
+ALTER TABLE photometry ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+UPDATE photometry SET updated_at = created_at;
+CREATE INDEX idx_phot_image ON photometry(image_path);
+CREATE TABLE photometry_images (
+  image_path      TEXT PRIMARY KEY,
+  mjd             REAL NOT NULL,
+  ra_deg          REAL,
+  dec_deg         REAL,
+  noise_jy        REAL,
+  bmaj_deg        REAL,
+  bmin_deg        REAL,
+  bpa_deg         REAL,
+  pb_path         TEXT,
+  n_measured      INTEGER NOT NULL DEFAULT 0,
+  n_skipped       INTEGER NOT NULL DEFAULT 0,
+  median_snr      REAL,
+  field_ra_deg    REAL,
+  field_dec_deg   REAL,
+  norm_factor     REAL,
+  norm_factor_err REAL,
+  norm_n_refs     INTEGER,
+  norm_flag       INTEGER,
+  measured_at     REAL NOT NULL,
+  normalized_at   REAL
+);
+CREATE INDEX idx_photimg_mjd ON photometry_images(mjd);
+ALTER TABLE variability ADD COLUMN median_jy REAL;
+ALTER TABLE variability ADD COLUMN weighted_mean_jy REAL;
+ALTER TABLE variability ADD COLUMN sigma_dev_std REAL;
+ALTER TABLE variability ADD COLUMN vs_start_mjd REAL;
+ALTER TABLE variability ADD COLUMN vs_end_mjd REAL;
+ALTER TABLE variability ADD COLUMN normalized INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ese_candidates ADD COLUMN n INTEGER;
+ALTER TABLE ese_candidates ADD COLUMN significance REAL;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
