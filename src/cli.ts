@@ -8,6 +8,7 @@ import { EXIT_USAGE } from './util/errors.js';
 import { register as registerRegistry } from './commands/registry.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerPhotometry } from './commands/photometry.js';
+import { register as registerMosaic } from './commands/mosaic.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerHousekeep } from './commands/housekeep.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerHousekeep(program);
   registerPhotometry(program);
+  registerMosaic(program);
   registerRegistry(program);
   registerSimulate(program);
 
