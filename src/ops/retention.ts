@@ -52,10 +52,10 @@ function imageFiles(p: string, pb: string | null): string[] {
   return [...out];
 }
 
-/** A mosaic's image and its weight map / thumbnail, by the usual naming. */
+/** A mosaic's image and its noise map, weight map and preview (names as `mosaic build` writes them). */
 function mosaicFiles(p: string): string[] {
   const stem = p.replace(/\.fits$/, '');
-  return [p, `${stem}.weight.fits`, `${stem}-weight.fits`, `${stem}.weights.fits`, `${stem}.png`];
+  return [p, `${stem}-noise.fits`, `${stem}-weight.fits`, `${stem}.png`];
 }
 
 export function planRetention(reg: Registry, policy: RetentionPolicy, nowMjd = mjdNow()): RetentionPlan {
