@@ -9,6 +9,7 @@ import { register as registerRegistry } from './commands/registry.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerPhotometry } from './commands/photometry.js';
 import { register as registerMosaic } from './commands/mosaic.js';
+import { register as registerFlag } from './commands/flag.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerHousekeep } from './commands/housekeep.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false);
 
   registerConvert(program);
+  registerFlag(program);
   registerHousekeep(program);
   registerPhotometry(program);
   registerMosaic(program);

@@ -3,7 +3,7 @@
  * in batch or as a streaming worker (--watch).
  */
 import { Command } from 'commander';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { action, type CommandContext } from '../util/command.js';
 import { DsaError, EXIT_FAILURE, EXIT_PARTIAL, UsageError } from '../util/errors.js';
@@ -39,6 +39,16 @@ interface ConvertOpts {
 
 /** Disk-critical flag written by `housekeep`; a watching converter pauses while it exists. */
 export const diskPauseFlag = diskPauseFlagPath;
+
+function ensureDir(d: string): string {
+  const p = path.resolve(d);
+  try {
+    mkdirSync(p, { recursive: true });
+  } catch (e) {
+    throw new DsaError(`cannot create output directory: ${(e as Error).message}`, { subject: p });
+  }
+  return p;
+}
 
 function listHdf5(dir: string): string[] {
   let names: string[];
@@ -159,7 +169,7 @@ async function batch(ctx: CommandContext, inputs: string[], o: ConvertOpts, argv
     return 0;
   }
   if (!o.outputDir) throw new UsageError('--output-dir is required');
-  const outDir = path.resolve(o.outputDir);
+  const outDir = ensureDir(o.outputDir);
   const reg = ctx.registry();
   indexGroups(reg, groups, o.expectedSubbands);
   recoverDeadClaims(reg);
@@ -199,7 +209,7 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
 async function watch(ctx: CommandContext, o: ConvertOpts, argv: string[]): Promise<number> {
   if (!o.outputDir) throw new UsageError('--output-dir is required');
   const dir = path.resolve(o.watch!);
-  const outDir = path.resolve(o.outputDir);
+  const outDir = ensureDir(o.outputDir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DsaError('watch directory does not exist', { subject: dir });
   const reg = ctx.registry();
   const me = workerId();

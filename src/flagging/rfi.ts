@@ -1,0 +1,233 @@
+/**
+ * AOFlagger-style RFI detection on every (baseline, polarisation) time × frequency plane:
+ *
+ *   for each sensitivity s in [4, 2, 1] (configurable):
+ *     values = amplitudes − smooth background fitted with the current mask (input flags at first)
+ *     σ_R    = robust Rayleigh noise scale of values;  χ₁ = firstThreshold · s · σ_R
+ *     flags  = input flags ∪ SumThreshold(values, χ₁)    (restarts from the input flags each pass,
+ *              as AOFlagger's sumthreshold does; earlier passes only shape the background)
+ *     not last: + timestep RMS (3.5σ) and channel RMS (3·s σ) outliers → mask for the next fit
+ *   then: SIR dilation (η = 0.2) in time and frequency with the input flags treated as missing,
+ *   then whole timesteps / channels whose residual RMS is a 4σ outlier.
+ *
+ * The noise scale follows AOFlagger's Rayleigh convention (its "mode" of the residual is ≈ its
+ * std/√2): σ_R = 1.4826·MAD(residual)/√2, so χ₁ = 6·σ_R at sensitivity 1 is ≈ 4.2 robust standard
+ * deviations of the residual.
+ *
+ * Work is per baseline (all its polarisations at once), so a caller can hand baseline ranges to
+ * workers (see parallel.ts) or stream chunks.
+ */
+import type { Cube, FlagStats, RfiOptions } from './types.js';
+import { BackgroundScratch, maskedBackground } from './background.js';
+import { SumThresholdScratch, sumThreshold2D } from './sumthreshold.js';
+import { SirScratch, sirOperator2D } from './sir.js';
+import { flagChannelRms, flagTimestepRms } from './rms.js';
+import { medianInPlace, robustSigmaSampled } from './stats.js';
+import { UsageError } from '../util/errors.js';
+
+export type ResolvedRfiOptions = Required<RfiOptions>;
+
+export function resolveRfiOptions(o: RfiOptions = {}): ResolvedRfiOptions {
+  const eta = o.sirEta ?? 0.2;
+  const r: ResolvedRfiOptions = {
+    sensitivities: o.sensitivities ?? [4, 2, 1],
+    firstThreshold: o.firstThreshold ?? 6,
+    thresholdGrowth: o.thresholdGrowth ?? 1.5,
+    maxWindow: o.maxWindow ?? 256,
+    timeDirection: o.timeDirection ?? true,
+    frequencyDirection: o.frequencyDirection ?? true,
+    timeDecimation: o.timeDecimation ?? 3,
+    timeSigmaSq: o.timeSigmaSq ?? 2.5,
+    freqSigmaSq: o.freqSigmaSq ?? 5,
+    iterTimeRmsSigma: o.iterTimeRmsSigma ?? 3.5,
+    iterChannelRmsFactor: o.iterChannelRmsFactor ?? 3,
+    timeRmsSigma: o.timeRmsSigma ?? 4,
+    channelRmsSigma: o.channelRmsSigma ?? 4,
+    sirEta: eta,
+    sirEtaTime: o.sirEtaTime ?? eta,
+    sirEtaFreq: o.sirEtaFreq ?? eta,
+    includeAutos: o.includeAutos ?? false,
+    rowGain: o.rowGain ?? false,
+  };
+  if (r.sensitivities.length === 0 || r.sensitivities.some((s) => !(s > 0))) {
+    throw new UsageError(`rfi: sensitivities must be a non-empty list of positive numbers, got [${r.sensitivities.join(', ')}]`);
+  }
+  if (!(r.firstThreshold > 0)) throw new UsageError(`rfi: firstThreshold must be > 0, got ${r.firstThreshold}`);
+  for (const [k, v] of [['sirEtaTime', r.sirEtaTime], ['sirEtaFreq', r.sirEtaFreq]] as const) {
+    if (!(v >= 0 && v < 1)) throw new UsageError(`rfi: ${k} must be in [0, 1), got ${v}`);
+  }
+  if (!(r.maxWindow >= 1)) throw new UsageError(`rfi: maxWindow must be ≥ 1, got ${r.maxWindow}`);
+  return r;
+}
+
+/** All scratch memory for planes of one shape (one per thread; reused across planes). */
+export class PlaneScratch {
+  readonly nTime: number;
+  readonly nChan: number;
+  readonly input: Uint8Array;
+  readonly mask: Uint8Array;
+  readonly st: Uint8Array;
+  readonly bg: Float32Array;
+  readonly resid: Float32Array;
+  readonly stat: Float64Array;
+  readonly rmsBuf: Float64Array;
+  readonly rmsUsed: Uint8Array;
+  readonly rmsCnt: Int32Array;
+  readonly sum: SumThresholdScratch;
+  readonly sir: SirScratch;
+  readonly bgs: BackgroundScratch;
+  constructor(nTime: number, nChan: number, o: ResolvedRfiOptions) {
+    const n = nTime * nChan;
+    this.nTime = nTime;
+    this.nChan = nChan;
+    this.input = new Uint8Array(n);
+    this.mask = new Uint8Array(n);
+    this.st = new Uint8Array(n);
+    this.bg = new Float32Array(n);
+    this.resid = new Float32Array(n);
+    this.stat = new Float64Array(n);
+    const m = Math.max(nTime, nChan);
+    this.rmsBuf = new Float64Array(m);
+    this.rmsUsed = new Uint8Array(m);
+    this.rmsCnt = new Int32Array(m);
+    this.sum = new SumThresholdScratch(nTime, nChan);
+    this.sir = new SirScratch(m);
+    this.bgs = new BackgroundScratch(nTime, nChan, o);
+  }
+}
+
+/**
+ * RFI detection on one amplitude plane [nTime][nChan]. `flags` holds the input flags on entry
+ * (they are excluded from every statistic and sum) and the result on exit.
+ */
+export function flagPlane(
+  amp: Float32Array, flags: Uint8Array, nTime: number, nChan: number,
+  o: ResolvedRfiOptions, s: PlaneScratch = new PlaneScratch(nTime, nChan, o),
+): void {
+  const n = nTime * nChan;
+  const { input, mask, st, bg, resid, stat } = s;
+  input.set(flags.subarray(0, n));
+  mask.set(input);
+  st.set(input);
+  const sens = o.sensitivities;
+  const stOpts = {
+    growth: o.thresholdGrowth, maxWindow: o.maxWindow,
+    timeDirection: o.timeDirection, frequencyDirection: o.frequencyDirection,
+  };
+  let values: Float32Array = amp;
+  for (let i = 0; i < sens.length; i++) {
+    // every pass works on the residual from a masked smooth background: the first with the input
+    // flags only. (AOFlagger's first pass uses raw amplitudes, which over-flags data whose
+    // bandpass shape dominates the amplitude, e.g. raw HERA visibilities.)
+    maskedBackground(amp, mask, bg, s.bgs);
+    if (o.rowGain) scaleRowsToMedianRatio(amp, mask, bg, nTime, nChan, stat);
+    for (let k = 0; k < n; k++) resid[k] = amp[k] - bg[k];
+    values = resid;
+    const scale = robustSigmaSampled(resid.subarray(0, n), mask, 4096, stat) / Math.SQRT2;
+    if (!(scale > 0)) break; // everything flagged (or a constant plane): nothing to detect
+    st.set(input);
+    sumThreshold2D(values, st, nTime, nChan, o.firstThreshold * sens[i] * scale, stOpts, s.sum);
+    if (i < sens.length - 1) {
+      // timestep / channel RMS outliers shape the next background fit only
+      mask.set(st);
+      flagTimestepRms(values, st, mask, nTime, nChan, o.iterTimeRmsSigma, s.rmsBuf, s.rmsUsed);
+      flagChannelRms(values, st, mask, nTime, nChan, o.iterChannelRmsFactor * sens[i], s.rmsBuf, s.rmsUsed, s.rmsCnt);
+    }
+  }
+  // SIR dilation (input flags treated as missing), then whole timesteps / channels whose residual
+  // RMS is an outlier — AOFlagger's order: after SIR fewer weak burst edges remain unflagged, so
+  // fewer clean timesteps are thrown away. The RMS test here uses the plain σ (AOFlagger's rule).
+  sirOperator2D(st, nTime, nChan, o.sirEtaTime, o.sirEtaFreq, input, s.sir);
+  mask.set(st);
+  flagTimestepRms(values, mask, st, nTime, nChan, o.timeRmsSigma, s.rmsBuf, s.rmsUsed, false);
+  flagChannelRms(values, mask, st, nTime, nChan, o.channelRmsSigma, s.rmsBuf, s.rmsUsed, s.rmsCnt, false);
+  flags.set(st.subarray(0, n));
+}
+
+/**
+ * Multiplies each timestep of the background by the median of amp/bg over its unflagged samples:
+ * absorbs broadband per-integration gain jumps that would otherwise leave whole timesteps offset
+ * in the residual. Hides broadband RFI covering most of the band, so it is
+ * off by default.
+ */
+function scaleRowsToMedianRatio(amp: Float32Array, mask: Uint8Array, bg: Float32Array, nTime: number, nChan: number, buf: Float64Array): void {
+  for (let t = 0; t < nTime; t++) {
+    const row = t * nChan;
+    let m = 0;
+    for (let c = 0; c < nChan; c++) {
+      const b = bg[row + c];
+      if (mask[row + c] === 0 && b > 0) buf[m++] = amp[row + c] / b;
+    }
+    if (m < 8) continue;
+    const g = medianInPlace(buf, m);
+    if (g > 0 && Number.isFinite(g)) for (let c = 0; c < nChan; c++) bg[row + c] *= g;
+  }
+}
+
+/** Number of set flags. */
+export function countFlags(flags: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < flags.length; i++) n += flags[i] !== 0 ? 1 : 0;
+  return n;
+}
+
+/**
+ * RFI detection on baselines [b0, b1) of a cube (default all), OR-ing into cube.flags.
+ * Non-finite visibilities are treated as flagged input. Autocorrelations are skipped unless
+ * includeAutos. Returns the number of samples newly flagged.
+ */
+export function flagRfiRange(cube: Cube, opts: RfiOptions | ResolvedRfiOptions = {}, b0 = 0, b1 = cube.nBl): number {
+  const o = resolveRfiOptions(opts);
+  const { nTime, nBl, nChan, nPol, data, flags, ant1, ant2 } = cube;
+  const n = nTime * nChan;
+  const s = new PlaneScratch(nTime, nChan, o);
+  const amp = new Float32Array(n * nPol);
+  const pf = new Uint8Array(n * nPol);
+  let newly = 0;
+  for (let b = b0; b < b1; b++) {
+    if (!o.includeAutos && ant1[b] === ant2[b]) continue;
+    // gather all polarisations of this baseline: planes [p][t][c]
+    for (let t = 0; t < nTime; t++) {
+      const base = (t * nBl + b) * nChan * nPol;
+      const row = t * nChan;
+      for (let c = 0; c < nChan; c++) {
+        const i0 = base + c * nPol;
+        for (let p = 0; p < nPol; p++) {
+          const i = i0 + p;
+          const re = data[2 * i];
+          const im = data[2 * i + 1];
+          const a = Math.sqrt(re * re + im * im);
+          const k = p * n + row + c;
+          if (a === a && a !== Infinity) { amp[k] = a; pf[k] = flags[i]; } else { amp[k] = 0; pf[k] = 1; }
+        }
+      }
+    }
+    for (let p = 0; p < nPol; p++) {
+      const ap = amp.subarray(p * n, (p + 1) * n);
+      const fp = pf.subarray(p * n, (p + 1) * n);
+      let unflagged = 0;
+      for (let k = 0; k < n; k++) if (fp[k] === 0) unflagged++;
+      if (unflagged === 0) continue;
+      flagPlane(ap, fp, nTime, nChan, o, s);
+    }
+    // scatter back (OR): non-finite samples become flagged too
+    for (let t = 0; t < nTime; t++) {
+      const base = (t * nBl + b) * nChan * nPol;
+      const row = t * nChan;
+      for (let c = 0; c < nChan; c++) {
+        const i0 = base + c * nPol;
+        for (let p = 0; p < nPol; p++) {
+          if (pf[p * n + row + c] !== 0 && flags[i0 + p] === 0) { flags[i0 + p] = 1; newly++; }
+        }
+      }
+    }
+  }
+  return newly;
+}
+
+/** RFI detection on the whole cube, in place on cube.flags (single thread). */
+export function flagRfi(cube: Cube, opts: RfiOptions = {}): FlagStats {
+  const t0 = performance.now();
+  const newly = flagRfiRange(cube, resolveRfiOptions(opts));
+  return { total: cube.flags.length, flagged: countFlags(cube.flags), newlyFlagged: newly, seconds: (performance.now() - t0) / 1000 };
+}
