@@ -10,6 +10,7 @@ import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerPhotometry } from './commands/photometry.js';
 import { register as registerMosaic } from './commands/mosaic.js';
 import { register as registerFlag } from './commands/flag.js';
+import { register as registerImage } from './commands/image.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerHousekeep } from './commands/housekeep.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
 
   registerConvert(program);
   registerFlag(program);
+  registerImage(program);
   registerHousekeep(program);
   registerPhotometry(program);
   registerMosaic(program);

@@ -7,7 +7,7 @@ import { action } from '../util/command.js';
 import { UsageError } from '../util/errors.js';
 import { printJson, printLine } from '../util/output.js';
 import { log } from '../util/log.js';
-import { parseInteger, parseNumber } from '../util/options.js';
+import { parseChoice, parseInteger, parseNumber } from '../util/options.js';
 import { simulateGroups, DSA110_INTEGRATION_S } from '../sim/simulate.js';
 import { builtinCalibratorLookup, type CalibratorLookup } from '../sim/sky.js';
 import { findCalibrator, loadCalibratorCatalog } from '../calibration/catalog.js';
@@ -15,6 +15,7 @@ import { findCalibrator, loadCalibratorCatalog } from '../calibration/catalog.js
 interface SimulateCliOptions {
   out: string;
   antennas: number;
+  antennaSelection: 'first' | 'spread';
   subbands: number;
   channelsPerSubband: number;
   integrations: number;
@@ -59,7 +60,8 @@ export function register(program: Command): void {
     .command('simulate')
     .description('simulate DSA-110 subband UVH5 groups (meridian drift scan) and DIR/truth.json; prints each file path')
     .requiredOption('--out <dir>', 'output directory')
-    .option('--antennas <n>', 'antennas with data (the first N stations)', parseInteger('--antennas', 1, 117), 96)
+    .option('--antennas <n>', 'antennas with data', parseInteger('--antennas', 1, 117), 96)
+    .option('--antenna-selection <how>', "'first' N stations, or 'spread' evenly over all 117 (2-D array for small N)", parseChoice('--antenna-selection', ['first', 'spread'] as const), 'first')
     .option('--subbands <n>', 'subband files per group', parseInteger('--subbands', 1, 99), 16)
     .option('--channels-per-subband <n>', 'channels per subband', parseInteger('--channels-per-subband', 1), 48)
     .option('--integrations <n>', 'integrations per group', parseInteger('--integrations', 1), 24)
@@ -85,6 +87,7 @@ export function register(program: Command): void {
         const res = await simulateGroups({
           outDir: opts.out,
           antennas: opts.antennas,
+          antennaSelection: opts.antennaSelection,
           subbands: opts.subbands,
           channelsPerSubband: opts.channelsPerSubband,
           integrations: opts.integrations,

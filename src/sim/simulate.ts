@@ -39,8 +39,14 @@ export const DEFAULT_SEFD_JY = 5800;
 export interface SimulateOptions {
   /** Output directory (created). */
   outDir: string;
-  /** Antennas with data: the first N stations (default 96 of 117). */
+  /** Antennas with data (default 96 of 117). */
   antennas?: number;
+  /**
+   * Which stations carry data: 'first' N (default; 96 covers both arms like the real array) or
+   * 'spread': a seeded random subset of all 117 (a 2-D array with outriggers and irregular
+   * spacings for small N: demos and tests).
+   */
+  antennaSelection?: 'first' | 'spread';
   subbands?: number;
   channelsPerSubband?: number;
   integrations?: number;
@@ -215,11 +221,22 @@ export async function simulateGroups(opts: SimulateOptions): Promise<SimulateRes
 
   // --- antennas and baselines (time-major, ant1 ≤ ant2, autos included) ---
   const nBl = (nAnt * (nAnt + 1)) / 2;
+  // Station index of each antenna with data; gains are indexed by position in `sel`.
+  const sel = new Int32Array(nAnt);
+  if (opts.antennaSelection === 'spread') {
+    // A seeded random subset: irregular spacings, so no grating lobes from the regular arms.
+    const rng = new Rng(seed, 'stations');
+    const idx = Array.from({ length: nTel }, (_, i) => i);
+    for (let i = nTel - 1; i > 0; i--) { const j = rng.int(0, i + 1); const x = idx[i]!; idx[i] = idx[j]!; idx[j] = x; }
+    idx.slice(0, nAnt).sort((a, b) => a - b).forEach((v, i) => { sel[i] = v; });
+  } else for (let i = 0; i < nAnt; i++) sel[i] = i;
+  const gIdx1 = new Int32Array(nBl);
+  const gIdx2 = new Int32Array(nBl);
   const ant1 = new Int32Array(nBl);
   const ant2 = new Int32Array(nBl);
   {
     let k = 0;
-    for (let i = 0; i < nAnt; i++) for (let j = i; j < nAnt; j++) { ant1[k] = i; ant2[k] = j; k++; }
+    for (let i = 0; i < nAnt; i++) for (let j = i; j < nAnt; j++) { ant1[k] = sel[i]!; ant2[k] = sel[j]!; gIdx1[k] = i; gIdx2[k] = j; k++; }
   }
   const uvwBl = new Float64Array(3 * nBl);
   uvwMeridian(uvwBl, stations.ecef, ant1, ant2, decPointRad, site);
@@ -411,8 +428,8 @@ export async function simulateGroups(opts: SimulateOptions): Promise<SimulateRes
                 cr = nr;
               }
             }
-            const i1 = ant1[b];
-            const i2 = ant2[b];
+            const i1 = gIdx1[b];
+            const i2 = gIdx2[b];
             const auto = i1 === i2;
             for (let c = 0; c < nChanSb; c++) {
               const k = k0 + c;
@@ -517,7 +534,8 @@ export async function simulateGroups(opts: SimulateOptions): Promise<SimulateRes
     /** gains[antennaIndex] = { name, XX: GainTruth, YY: GainTruth } for the antennas with data. */
     gains: Array.from({ length: nAnt }, (_, a) => ({
       antenna: a,
-      name: String(stations.numbers[a]),
+      station: sel[a],
+      name: String(stations.numbers[sel[a]!]),
       XX: gainTruth[a * nPol],
       YY: gainTruth[a * nPol + 1],
     })),

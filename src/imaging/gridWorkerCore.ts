@@ -1,0 +1,128 @@
+/**
+ * The per-thread half of parallel gridding. A worker owns a band of grid rows (it spreads onto
+ * and row-FFTs only those), a range of image columns (column FFTs and the per-pixel plane
+ * accumulation), and a range of visibility rows (weighting/phasing and degridding). All big
+ * arrays live in SharedArrayBuffers, so the phases only need a barrier between them, which the
+ * pool provides by awaiting every worker's reply.
+ */
+import { Fft1d, initFft } from './fft.js';
+import {
+  applyShiftPhase, colsAdjoint, colsForward, degridPlane, finishImage, gridPlane, rowsAdjoint, rowsForward, startAdjoint,
+  type GridPlan,
+} from './gridder.js';
+
+export interface WorkerRanges {
+  /** Grid band rows [r0, r1) (absolute grid row indices). */
+  r0: number; r1: number;
+  /** Image columns [c0, c1). */
+  c0: number; c1: number;
+  /** Visibility rows [v0, v1), also image rows [y0, y1) for per-pixel work. */
+  v0: number; v1: number;
+  y0: number; y1: number;
+}
+
+export interface SharedBuffers {
+  /** Whole occupied band, (vHi−vLo+1)·Nu complex float64. */
+  grid: Float64Array;
+  /** Band rows × nx complex float32. */
+  inter: Float32Array;
+  /** nx·ny complex float64 accumulator (gridding) / current plane (degridding). */
+  acc: Float64Array;
+  /** Output image nx·ny. */
+  img: Float32Array;
+  /** Gridding input y (2·nRow·nChan) / degridding output. */
+  y: Float32Array;
+  /** Observed visibilities and imaging weights. */
+  vis: Float32Array; weights: Float32Array;
+}
+
+/** What to grid: the data, data minus the last prediction (Cotton–Schwab residual), or ones (PSF). */
+export type PrepareMode = 'data' | 'residual' | 'psf';
+
+export type WorkerRequest =
+  | { op: 'init'; plan: GridPlan; bufs: SharedBuffers; ranges: WorkerRanges }
+  | { op: 'prepare'; mode: PrepareMode }            // y = (vis | vis − [y of the last predict] | 1)·weight·e^{−2πi w s}
+  | { op: 'gridRows'; p: number }                    // zero own band rows, spread plane p, row FFTs
+  | { op: 'gridCols'; first: boolean }               // column FFTs, Horner accumulation
+  | { op: 'finish' }                                 // img = Re(acc·e0)·corr on own image rows
+  | { op: 'startAdjoint' }                           // acc = img·corr·conj(e0) on own image rows; y = 0
+  | { op: 'degridCols'; step: boolean }              // (step) + column inverse FFTs → inter
+  | { op: 'degridRows' }                             // own band rows: inverse row FFTs → grid
+  | { op: 'degridVis'; p: number }                   // own visibility rows: interpolate plane p
+  | { op: 'unshift' };                               // y ·= e^{+2πi w s} on own visibility rows
+
+export class GridWorkerCore {
+  private plan!: GridPlan;
+  private bufs!: SharedBuffers;
+  private rg!: WorkerRanges;
+  private fu: Fft1d | undefined;
+  private fv: Fft1d | undefined;
+
+  async handle(msg: WorkerRequest): Promise<void> {
+    switch (msg.op) {
+      case 'init': {
+        await initFft();
+        this.plan = msg.plan; this.bufs = msg.bufs; this.rg = msg.ranges;
+        if (this.fu?.n !== this.plan.Nu) { this.fu?.dispose(); this.fu = new Fft1d(this.plan.Nu); }
+        if (this.fv?.n !== this.plan.Nv) { this.fv?.dispose(); this.fv = new Fft1d(this.plan.Nv); }
+        return;
+      }
+      case 'prepare': {
+        const { vis, weights, y } = this.bufs;
+        const nC = this.plan.nChan;
+        const k0 = this.rg.v0 * nC, k1 = this.rg.v1 * nC;
+        if (msg.mode === 'psf') {
+          for (let k = k0; k < k1; k++) { y[2 * k] = weights[k]; y[2 * k + 1] = 0; }
+        } else {
+          const sub = msg.mode === 'residual';
+          for (let k = k0; k < k1; k++) {
+            const w = weights[k];
+            if (w === 0) { y[2 * k] = 0; y[2 * k + 1] = 0; continue; }
+            // in residual mode y still holds the predicted model visibilities (read before overwriting)
+            const mr = sub ? y[2 * k] : 0, mi = sub ? y[2 * k + 1] : 0;
+            y[2 * k] = (vis[2 * k] - mr) * w; y[2 * k + 1] = (vis[2 * k + 1] - mi) * w;
+          }
+        }
+        applyShiftPhase(this.plan, y, -1, this.rg.v0, this.rg.v1);
+        return;
+      }
+      case 'gridRows': {
+        const { r0, r1 } = this.rg;
+        if (r1 <= r0) return;
+        const Nu = this.plan.Nu;
+        const own = this.bufs.grid.subarray(2 * (r0 - this.plan.vLo) * Nu, 2 * (r1 - this.plan.vLo) * Nu);
+        own.fill(0);
+        gridPlane(this.plan, msg.p, this.bufs.y, own, r0, r1);
+        rowsForward(this.plan, this.fu as Fft1d, own, r0, r1, this.bufs.inter);
+        return;
+      }
+      case 'gridCols':
+        colsForward(this.plan, this.fv as Fft1d, this.bufs.inter, this.rg.c0, this.rg.c1, this.bufs.acc, msg.first);
+        return;
+      case 'finish':
+        finishImage(this.plan, this.bufs.acc, this.bufs.img, 1, this.rg.y0, this.rg.y1);
+        return;
+      case 'startAdjoint':
+        startAdjoint(this.plan, this.bufs.img, this.bufs.acc, this.rg.y0, this.rg.y1);
+        this.bufs.y.fill(0, 2 * this.rg.v0 * this.plan.nChan, 2 * this.rg.v1 * this.plan.nChan);
+        return;
+      case 'degridCols':
+        colsAdjoint(this.plan, this.fv as Fft1d, this.bufs.acc, this.rg.c0, this.rg.c1, this.bufs.inter, msg.step);
+        return;
+      case 'degridRows': {
+        const { r0, r1 } = this.rg;
+        if (r1 <= r0) return;
+        const Nu = this.plan.Nu;
+        const own = this.bufs.grid.subarray(2 * (r0 - this.plan.vLo) * Nu, 2 * (r1 - this.plan.vLo) * Nu);
+        rowsAdjoint(this.plan, this.fu as Fft1d, this.bufs.inter, r0, r1, own);
+        return;
+      }
+      case 'degridVis':
+        degridPlane(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.plan.vLo, this.plan.vHi + 1, this.rg.v0, this.rg.v1);
+        return;
+      case 'unshift':
+        applyShiftPhase(this.plan, this.bufs.y, 1, this.rg.v0, this.rg.v1);
+        return;
+    }
+  }
+}

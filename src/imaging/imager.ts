@@ -1,0 +1,216 @@
+/**
+ * imageVisibilities: weighting → PSF → dirty image → Högbom minor cycles inside Cotton–Schwab
+ * major cycles (model visibilities predicted by exact degridding) → restoring beam → restored image.
+ */
+import { UsageError } from '../util/errors.js';
+import { fitBeam, hogbom, restore, robustSigma, type RestoringBeam } from './deconvolve.js';
+import { initFft } from './fft.js';
+import { defaultGeometry } from './geometry.js';
+import { makeGridPlan, gridToImage, imageToVis, type GridPlan, type GridderOptions, type GridTimings } from './gridder.js';
+import { GridPool, sab, toShared } from './parallel.js';
+import { expectedNoise, imagingWeights, type Weighting } from './weighting.js';
+import type { ImageGeometry, VisInput } from './types.js';
+
+export interface ImagingOptions {
+  /** Image size and cell; default from defaultGeometry (λ_min/B_max/5, 3.5° field). */
+  nx?: number; ny?: number; cellRad?: number;
+  /** Field of view for the default geometry, radians. */
+  fovRad?: number;
+  weighting?: Weighting;
+  /** Briggs robustness R (default 0). */
+  robust?: number;
+  niter?: number;
+  gain?: number;
+  mgain?: number;
+  /** Absolute stopping threshold, Jy. */
+  threshold?: number;
+  /** Stop at this many robust σ (1.4826·MAD of the residual); default 0.5, null = off. */
+  autoThreshold?: number | null;
+  /** First clean to this many σ, then continue to autoThreshold only on pixels that got components; default 3, null = off. */
+  autoMask?: number | null;
+  /** Cap on major cycles. */
+  maxMajor?: number;
+  /** PSF patch half-size used in the minor cycle (pixels); default max(128, nx/8) (major cycles fix the far sidelobes). */
+  psfHalf?: number;
+  /** Quick mode: ≤ 1024² pixels, niter ≤ 300. */
+  quick?: boolean;
+  wStacking?: boolean;
+  gridder?: GridderOptions;
+  /** Gridding threads (default: available parallelism; 1 = in this thread). */
+  threads?: number;
+}
+
+export interface ImagingProgress { stage: string; majorCycle?: number; iterations?: number; peakJy?: number }
+
+export interface ImagingResult {
+  geometry: ImageGeometry;
+  image: Float32Array; residual: Float32Array; model: Float32Array; psf: Float32Array; dirty: Float32Array;
+  beam: RestoringBeam;
+  components: number;
+  majorCycles: number;
+  /** Robust σ of the final residual, and the thermal σ expected from the weights (Jy/beam). */
+  noiseJy: number; expectedNoiseJy: number;
+  peakJy: number;
+  /** Visibilities excluded because they fall outside the padded uv grid. */
+  nOutside: number;
+  nPlanes: number;
+  timings: { weighting: number; plan: number; gridding: number; fft: number; imageOps: number; deconvolution: number; restore: number; total: number };
+}
+
+/** Resolve options and geometry (exported so a command can report them before the run). */
+export function resolveOptions(input: VisInput, o: ImagingOptions): Required<Pick<ImagingOptions, 'weighting' | 'robust' | 'niter' | 'gain' | 'mgain' | 'threshold' | 'maxMajor'>> & { geometry: ImageGeometry; autoThreshold?: number; autoMask?: number; psfHalf: number } {
+  let geometry: ImageGeometry;
+  if (o.nx !== undefined && o.cellRad !== undefined) geometry = { nx: o.nx, ny: o.ny ?? o.nx, cellRad: o.cellRad };
+  else {
+    const g = defaultGeometry(input, { fovRad: o.fovRad, maxSize: o.quick ? 1024 : undefined, cellRad: o.cellRad });
+    geometry = { nx: o.nx ?? g.nx, ny: o.ny ?? o.nx ?? g.ny, cellRad: g.cellRad };
+  }
+  const niter = Math.min(o.niter ?? 1000, o.quick ? 300 : Infinity);
+  const gain = o.gain ?? 0.1, mgain = o.mgain ?? 0.8;
+  if (!(gain > 0 && gain <= 1)) throw new UsageError(`gain ${gain} must be in (0, 1]`);
+  if (!(mgain > 0 && mgain <= 1)) throw new UsageError(`mgain ${mgain} must be in (0, 1]`);
+  if (!(niter >= 0)) throw new UsageError(`niter ${niter} must be ≥ 0`);
+  return {
+    geometry, weighting: o.weighting ?? 'briggs', robust: o.robust ?? 0, niter, gain, mgain,
+    threshold: o.threshold ?? 0, maxMajor: o.maxMajor ?? 20,
+    autoThreshold: o.autoThreshold === null ? undefined : (o.autoThreshold ?? 0.5),
+    autoMask: o.autoMask === null ? undefined : (o.autoMask ?? 3),
+    psfHalf: o.psfHalf ?? Math.max(128, Math.floor(Math.max(geometry.nx, geometry.ny) / 8)),
+  };
+}
+
+function weighted(vis: Float32Array, w: Float32Array): Float32Array {
+  const y = new Float32Array(vis.length);
+  for (let k = 0; k < w.length; k++) { y[2 * k] = vis[2 * k] * w[k]; y[2 * k + 1] = vis[2 * k + 1] * w[k]; }
+  return y;
+}
+
+export async function imageVisibilities(input: VisInput, opts: ImagingOptions = {}, onProgress?: (p: ImagingProgress) => void): Promise<ImagingResult> {
+  await initFft();
+  const T0 = performance.now();
+  const o = resolveOptions(input, opts);
+  const { nx, ny, cellRad } = o.geometry;
+  const gt: GridTimings = { gridding: 0, fft: 0, imageOps: 0 };
+  let t = performance.now();
+  const weights = imagingWeights(input, o.geometry, o.weighting, o.robust);
+  const tWeight = performance.now() - t;
+  t = performance.now();
+  const plan: GridPlan = makeGridPlan(input, o.geometry, { ...opts.gridder, wStacking: opts.wStacking ?? opts.gridder?.wStacking }, sab);
+  const nOutside = excludeOutside(plan, weights);
+  const pool = await GridPool.create(plan, input.vis, toShared(weights), { threads: opts.threads });
+  const tPlan = performance.now() - t;
+  let sumW = 0;
+  for (let k = 0; k < weights.length; k++) sumW += weights[k];
+  if (!(sumW > 0)) { await pool.close(); throw new UsageError('no unflagged visibilities inside the uv grid to image'); }
+  const inv = 1 / sumW;
+  const scale = (img: Float32Array): Float32Array => { for (let i = 0; i < img.length; i++) img[i] *= inv; return img; };
+
+  let tDecon = 0, components = 0, major = 0;
+  let psf: Float32Array, dirty: Float32Array, residual: Float32Array, beam: RestoringBeam;
+  const model = new Float32Array(nx * ny);
+  try {
+    onProgress?.({ stage: 'psf' });
+    psf = scale(await pool.dirty('psf', gt));
+    beam = fitBeam(psf, nx, ny, cellRad);
+    onProgress?.({ stage: 'dirty' });
+    residual = scale(await pool.dirty('data', gt));
+    dirty = Float32Array.from(residual);
+
+    let mask: Uint8Array | undefined;
+    let masking = false;
+    // WSClean-style auto-masking: clean to autoMask·σ everywhere, then to autoThreshold·σ only on the
+    // pixels that received components. A phase ends when a minor loop is stopped by its threshold
+    // (rather than by mgain), because σ itself drops as cleaning proceeds.
+    const enterMaskPhase = (): boolean => {
+      if (o.autoMask === undefined || masking) return false;
+      masking = true;
+      mask = maskFromModel(model);
+      return true;
+    };
+    while (components < o.niter && major < o.maxMajor) {
+      const td = performance.now();
+      const sigma = robustSigma(residual);
+      let thr = o.threshold;
+      if (o.autoMask !== undefined && !masking) thr = Math.max(thr, o.autoMask * sigma);
+      else if (o.autoThreshold !== undefined) thr = Math.max(thr, o.autoThreshold * sigma);
+      let peak0 = 0;
+      for (let i = 0; i < residual.length; i++) if ((!mask || mask[i]) && Math.abs(residual[i]) > peak0) peak0 = Math.abs(residual[i]);
+      if (peak0 <= thr) {
+        tDecon += performance.now() - td;
+        if (components > 0 && enterMaskPhase()) continue;
+        break;
+      }
+      const stopAt = Math.max(thr, (1 - o.mgain) * peak0);
+      const r = hogbom(residual, model, psf, nx, ny, { gain: o.gain, stopAt, maxIter: o.niter - components, mask, psfHalf: o.psfHalf });
+      components += r.iterations;
+      tDecon += performance.now() - td;
+      major++;
+      onProgress?.({ stage: 'major', majorCycle: major, iterations: components, peakJy: r.peak });
+      if (r.iterations === 0) break;
+      // Cotton–Schwab: predict the model's visibilities, grid data − model.
+      await pool.predict(model, gt);
+      residual = scale(await pool.dirty('residual', gt));
+      const thresholdReached = stopAt === thr && r.peak < thr;
+      if (thresholdReached && !enterMaskPhase()) break;
+    }
+  } finally {
+    await pool.close();
+  }
+  const td = performance.now();
+  const image = restore(model, residual, nx, ny, beam, cellRad);
+  const tRestore = performance.now() - td;
+  let peakJy = 0;
+  for (let i = 0; i < image.length; i++) if (Math.abs(image[i]) > Math.abs(peakJy)) peakJy = image[i];
+  return {
+    geometry: o.geometry, image, residual, model, psf, dirty, beam, components, majorCycles: major,
+    noiseJy: robustSigma(residual), expectedNoiseJy: expectedNoise(input, weights), peakJy, nOutside, nPlanes: plan.nPlanes,
+    timings: { weighting: tWeight, plan: tPlan, gridding: gt.gridding, fft: gt.fft, imageOps: gt.imageOps, deconvolution: tDecon, restore: tRestore, total: performance.now() - T0 },
+  };
+}
+
+/** Model pixels ≠ 0 (the components found so far) as the auto-mask. */
+function maskFromModel(model: Float32Array): Uint8Array {
+  const m = new Uint8Array(model.length);
+  for (let i = 0; i < model.length; i++) if (model[i] !== 0) m[i] = 1;
+  return m;
+}
+
+/** Zero the weights of visibilities that fall outside the padded grid; returns how many had weight. */
+export function excludeOutside(plan: GridPlan, weights: Float32Array): number {
+  const { nRow, nChan, uvw, freq, cellRad, Nu, Nv, W } = plan;
+  const uLim = Nu / 2 - W / 2 - 1, vLim = Nv / 2 - W / 2 - 1;
+  let n = 0;
+  for (let r = 0; r < nRow; r++) for (let c = 0; c < nChan; c++) {
+    const k = r * nChan + c;
+    if (weights[k] === 0) continue;
+    const s = freq[c] / 299792458;
+    if (Math.abs(uvw[3 * r] * s * cellRad * Nu) > uLim || Math.abs(uvw[3 * r + 1] * s * cellRad * Nv) > vLim) { weights[k] = 0; n++; }
+  }
+  return n;
+}
+
+/** Convenience single-shot operators for a command or a test. */
+export async function dirtyImage(input: VisInput, geometry: ImageGeometry, weights?: Float32Array, gopts?: GridderOptions): Promise<Float32Array> {
+  await initFft();
+  const plan = makeGridPlan(input, geometry, gopts);
+  const w = Float32Array.from(weights ?? input.weight);
+  excludeOutside(plan, w);
+  let s = 0;
+  for (let k = 0; k < w.length; k++) s += w[k];
+  const img = gridToImage(plan, weighted(input.vis, w));
+  for (let i = 0; i < img.length; i++) img[i] /= s;
+  return img;
+}
+
+export async function psfImage(input: VisInput, geometry: ImageGeometry, weights?: Float32Array, gopts?: GridderOptions): Promise<Float32Array> {
+  const ones = { ...input, vis: new Float32Array(input.vis.length) };
+  for (let k = 0; k < input.nRow * input.nChan; k++) ones.vis[2 * k] = 1;
+  return dirtyImage(ones, geometry, weights, gopts);
+}
+
+/** Model visibilities of a model image (Jy/pixel), by degridding. */
+export async function predict(input: Pick<VisInput, 'nRow' | 'nChan' | 'uvw' | 'freq'>, geometry: ImageGeometry, model: Float32Array, gopts?: GridderOptions): Promise<Float32Array> {
+  await initFft();
+  const plan = makeGridPlan(input, geometry, gopts);
+  return imageToVis(plan, model);
+}

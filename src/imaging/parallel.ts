@@ -1,0 +1,179 @@
+/**
+ * GridPool: dirty imaging and prediction split over worker threads (or, when the compiled
+ * worker script is unavailable — e.g. running the TypeScript sources under vitest — over
+ * in-thread "workers" that run the same code one after the other, which still exercises the
+ * decomposition).
+ *
+ * Per w-plane, gridding is two phases: [spread + row FFTs on own grid rows] → barrier →
+ * [column FFTs + accumulation on own image columns]; degridding mirrors it with a third phase
+ * over own visibility rows. Workers never write the same memory within a phase.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DsaError } from '../util/errors.js';
+import { C_LIGHT } from '../astro/constants.js';
+import { GridWorkerCore, type PrepareMode, type SharedBuffers, type WorkerRanges, type WorkerRequest } from './gridWorkerCore.js';
+import type { GridPlan, GridTimings } from './gridder.js';
+
+interface Port { call(msg: WorkerRequest): Promise<void>; close(): Promise<void> }
+
+class ThreadPort implements Port {
+  private pending: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  constructor(private w: Worker) {
+    w.on('message', (m: { ok: boolean; error?: string }) => {
+      const p = this.pending; this.pending = undefined;
+      if (!p) return;
+      if (m.ok) p.resolve(); else p.reject(new DsaError(`gridding worker failed: ${m.error ?? '?'}`));
+    });
+    w.on('error', (e) => { const p = this.pending; this.pending = undefined; p?.reject(e); });
+  }
+  call(msg: WorkerRequest): Promise<void> {
+    return new Promise((resolve, reject) => { this.pending = { resolve, reject }; this.w.postMessage(msg); });
+  }
+  async close(): Promise<void> { await this.w.terminate(); }
+}
+
+class LocalPort implements Port {
+  private core = new GridWorkerCore();
+  call(msg: WorkerRequest): Promise<void> { return this.core.handle(msg); }
+  async close(): Promise<void> { /* nothing to release */ }
+}
+
+/** Allocator for makeGridPlan so its per-pixel tables are shareable. */
+export function sab(bytes: number): SharedArrayBuffer { return new SharedArrayBuffer(Math.max(8, bytes)); }
+
+/** Copy into shared memory unless already there. */
+export function toShared<T extends Float32Array | Float64Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const C = a.constructor as { new (b: SharedArrayBuffer): T };
+  const out = new C(sab(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+export interface PoolOptions {
+  /** Number of threads (default: available parallelism, at most 8). */
+  threads?: number;
+  /** Force in-thread execution even if the worker script exists. */
+  inThread?: boolean;
+}
+
+export class GridPool {
+  readonly plan: GridPlan;
+  private ports: Port[] = [];
+  private bufs!: SharedBuffers;
+  readonly threaded: boolean;
+
+  private constructor(plan: GridPlan, threaded: boolean) { this.plan = plan; this.threaded = threaded; }
+
+  /**
+   * Start the workers on a plan (best made with makeGridPlan(..., sab)). vis/weights are the
+   * observed visibilities and imaging weights (copied to shared memory if they are not already;
+   * the pool reads them, never writes).
+   */
+  static async create(plan: GridPlan, vis: Float32Array, weights: Float32Array, popts: PoolOptions = {}): Promise<GridPool> {
+    const n = Math.max(1, Math.min(popts.threads ?? Math.min(availableParallelism(), 8), 64));
+    plan.z = toShared(plan.z); plan.e0 = toShared(plan.e0); plan.corr = toShared(plan.corr);
+    plan.uvw = toShared(plan.uvw); plan.freq = toShared(plan.freq);
+    plan.rowWgMin = toShared(plan.rowWgMin); plan.rowWgMax = toShared(plan.rowWgMax);
+    const here = fileURLToPath(import.meta.url);
+    const workerJs = here.replace(/parallel\.(ts|js)$/, 'gridWorker.js');
+    const threaded = !popts.inThread && n > 1 && here.endsWith('.js') && existsSync(workerJs);
+    const pool = new GridPool(plan, threaded);
+    for (let k = 0; k < n; k++) pool.ports.push(threaded ? new ThreadPort(new Worker(workerJs)) : new LocalPort());
+    const { nx, ny, Nu, vLo, vHi, nRow, nChan } = plan;
+    const nBand = vHi - vLo + 1;
+    pool.bufs = {
+      grid: new Float64Array(sab(16 * nBand * Nu)),
+      inter: new Float32Array(sab(8 * nBand * nx)),
+      acc: new Float64Array(sab(16 * nx * ny)),
+      img: new Float32Array(sab(4 * nx * ny)),
+      y: new Float32Array(sab(8 * nRow * nChan)),
+      vis: toShared(vis), weights: toShared(weights),
+    };
+    const split = (total: number, k: number): [number, number] => [Math.floor((total * k) / n), Math.floor((total * (k + 1)) / n)];
+    const rowCuts = bandSplit(plan, n);
+    await Promise.all(pool.ports.map((port, k) => {
+      const [c0, c1] = split(nx, k), [v0, v1] = split(nRow, k), [y0, y1] = split(ny, k);
+      const ranges: WorkerRanges = { r0: rowCuts[k], r1: rowCuts[k + 1], c0, c1, v0, v1, y0, y1 };
+      return port.call({ op: 'init', plan, bufs: pool.bufs, ranges });
+    }));
+    return pool;
+  }
+
+  private all(msg: WorkerRequest): Promise<void[]> { return Promise.all(this.ports.map((p) => p.call(msg))); }
+
+  /**
+   * Unnormalised dirty image Re Σ y e^{−2πi(…)} of y = vis·weights ('data'), (vis − V_model)·weights
+   * with V_model the visibilities of the last predict() ('residual'), or weights ('psf').
+   */
+  async dirty(mode: PrepareMode = 'data', tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }): Promise<Float32Array> {
+    let t = performance.now();
+    await this.all({ op: 'prepare', mode });
+    tm.imageOps += performance.now() - t;
+    const P = this.plan.nPlanes;
+    for (let p = P - 1; p >= 0; p--) {
+      t = performance.now();
+      await this.all({ op: 'gridRows', p });
+      tm.gridding += performance.now() - t;
+      t = performance.now();
+      await this.all({ op: 'gridCols', first: p === P - 1 });
+      tm.fft += performance.now() - t;
+    }
+    t = performance.now();
+    await this.all({ op: 'finish' });
+    tm.imageOps += performance.now() - t;
+    return Float32Array.from(this.bufs.img);
+  }
+
+  /** Predicted visibilities of a model image (a shared array, overwritten by the next dirty/predict). */
+  async predict(img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }): Promise<Float32Array> {
+    let t = performance.now();
+    this.bufs.img.set(img);
+    await this.all({ op: 'startAdjoint' });
+    tm.imageOps += performance.now() - t;
+    for (let p = 0; p < this.plan.nPlanes; p++) {
+      t = performance.now();
+      await this.all({ op: 'degridCols', step: p > 0 });
+      await this.all({ op: 'degridRows' });
+      tm.fft += performance.now() - t;
+      t = performance.now();
+      await this.all({ op: 'degridVis', p });
+      tm.gridding += performance.now() - t;
+    }
+    await this.all({ op: 'unshift' });
+    return this.bufs.y;
+  }
+
+  async close(): Promise<void> { await Promise.all(this.ports.map((p) => p.close())); this.ports = []; }
+}
+
+/**
+ * Split the occupied grid rows [vLo, vHi] into n bands of about equal work: spreading work per
+ * row (visibility taps, estimated on a channel subsample) plus one row FFT each.
+ */
+function bandSplit(plan: GridPlan, n: number): number[] {
+  const { vLo, vHi, nRow, nChan, uvw, freq, cellRad, Nv, Nu, W } = plan;
+  const nBand = vHi - vLo + 1;
+  const cost = new Float64Array(nBand);
+  const cstep = Math.max(1, Math.floor(nChan / 16));
+  const fftCost = (Nu * Math.log2(Nu)) / 8 / W / W;
+  for (let r = 0; r < nRow; r++) for (let c = 0; c < nChan; c += cstep) {
+    const gv = (uvw[3 * r + 1] * freq[c] / C_LIGHT) * cellRad * Nv + Nv / 2;
+    const k0 = Math.ceil(gv - W / 2) - vLo;
+    for (let a = 0; a < W; a++) if (k0 + a >= 0 && k0 + a < nBand) cost[k0 + a] += cstep;
+  }
+  let total = 0;
+  for (let i = 0; i < nBand; i++) { cost[i] += fftCost; total += cost[i]; }
+  const cuts = [vLo];
+  let acc = 0, k = 1;
+  for (let i = 0; i < nBand && k < n; i++) {
+    acc += cost[i];
+    if (acc >= (total * k) / n) { cuts.push(vLo + i + 1); k++; }
+  }
+  while (cuts.length < n) cuts.push(vHi + 1);
+  cuts.push(vHi + 1);
+  return cuts;
+}

@@ -1,0 +1,28 @@
+/** Shared data shapes of the imaging library. */
+
+/** Stokes-I visibilities of one measurement set (or group), flat typed arrays. */
+export interface VisInput {
+  nRow: number;
+  nChan: number;
+  /** 3·nRow, metres, baseline = x(ant2) − x(ant1), (u, v, w) per row. */
+  uvw: Float64Array;
+  /** nChan channel frequencies, Hz. */
+  freq: Float64Array;
+  /** 2·nRow·nChan interleaved complex, row-major (row, chan). */
+  vis: Float32Array;
+  /** nRow·nChan natural weights = 1/σ² with σ the noise of each of re and im (0 = flagged). */
+  weight: Float32Array;
+}
+
+/**
+ * Image grid. Pixel (ix, iy), 0-based, row-major with iy the row (FITS order: row 0 = south):
+ *   l = −(ix − nx/2)·cellRad   (l grows to the east, so ix grows to the west: CDELT1 < 0)
+ *   m = +(iy − ny/2)·cellRad
+ * SIN projection about the phase centre, which sits on pixel (nx/2, ny/2) (FITS CRPIX = nx/2+1, ny/2+1).
+ */
+export interface ImageGeometry {
+  nx: number;
+  ny: number;
+  /** Pixel size in direction cosine (≈ radians), same on both axes. */
+  cellRad: number;
+}
