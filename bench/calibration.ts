@@ -17,7 +17,7 @@ import { antennaChanGains } from '../src/calibration/sums.js';
 import { CalApplier } from '../src/calibration/apply.js';
 import { chooseRefant, refantStats } from '../src/calibration/refant.js';
 import { perleyButler2017 } from '../src/calibration/fluxmodels.js';
-import type { BandpassTable, VisChunk } from '../src/calibration/types.js';
+import type { BandpassTable, DelayTable, GainTable, VisChunk } from '../src/calibration/types.js';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -31,6 +31,8 @@ function rng(seed: number): () => number {
 }
 
 export async function run(): Promise<Record<string, number>> {
+  // BENCH_CAL_COMMANDS=1 adds the command-level figures; =only runs just those.
+  if (process.env.BENCH_CAL_COMMANDS === 'only') return runCommands(Number(process.env.BENCH_CAL_THREADS ?? 2));
   const nAnt = 96, nChan = 768, nPol = 2;
   // Full group: 24 integrations (BENCH_CAL_NTIME to try smaller).
   const nTime = Number(process.env.BENCH_CAL_NTIME ?? 24);
@@ -172,7 +174,9 @@ export async function run(): Promise<Record<string, number>> {
   const tApply = (performance.now() - t0) / 1000;
   const cpuApply = cpuSince();
 
+  const commands = process.env.BENCH_CAL_COMMANDS === '1' ? await runCommands(threads) : {};
   return {
+    ...commands,
     threads,
     model_predict_s: tModel,
     refant_s: tRefant,
@@ -190,6 +194,56 @@ export async function run(): Promise<Record<string, number>> {
     gain_phase_rms_deg: (Math.sqrt(sumPh2 / nPh) * 180) / Math.PI,
     flagged_by_apply: flagged,
   };
+}
+
+/**
+ * The full `calibrate` (model → MODEL_DATA, K, BP, G, caltables, registry) and `apply` (three
+ * columns replaced) library paths on a simulated, converted full group (96 antennas, 16 × 48
+ * channels, 24 integrations, 3C286 at transit). Opt-in (BENCH_CAL_COMMANDS=1, or =only): simulating the
+ * group costs ~20 s CPU and ~2.5 GB of scratch disk (BENCH_CAL_DIR, default the OS temp dir).
+ */
+async function runCommands(threads: number): Promise<Record<string, number>> {
+  const os = await import('node:os');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { simulateGroups } = await import('../src/sim/index.js');
+  const { convertGroup } = await import('../src/convert/convert-group.js');
+  const { openMs } = await import('../src/io/ms.js');
+  const { calibrateMs } = await import('../src/calibration/ms-solve.js');
+  const { applyToMs } = await import('../src/calibration/ms-apply.js');
+  const { loadCalibratorCatalog, calibratorIndex } = await import('../src/calibration/catalog.js');
+  const { calibratorSpectrum } = await import('../src/calibration/fluxmodels.js');
+  const dir = fs.mkdtempSync(path.join(process.env.BENCH_CAL_DIR ?? os.tmpdir(), 'dsa110-bench-cal-'));
+  try {
+    const sim = await simulateGroups({ outDir: path.join(dir, 'uvh5'), antennas: 96, subbands: 16, channelsPerSubband: 48, integrations: 24, calibrator: '3C286', noiseJy: 1, seed: 5 });
+    const g = sim.groups[0];
+    const msPath = path.join(dir, `${g.groupId}.ms.zarr`);
+    await convertGroup(g.groupId, g.files.map((f) => ({ path: f, subband: Number(/_sb(\d+)\.hdf5$/.exec(f)![1]) })), msPath,
+      { expectedSubbands: 16, history: { command: 'bench', version: '0', args: [] }, fsync: false });
+    fs.rmSync(path.join(dir, 'uvh5'), { recursive: true, force: true });
+    const ms = await openMs(msPath);
+    const cat = loadCalibratorCatalog();
+    const i = calibratorIndex(cat, '3C286');
+    const sky = { raRad: Float64Array.of(cat.raRad[i]), decRad: Float64Array.of(cat.decRad[i]), fluxJy: calibratorSpectrum(cat, i, ms.meta.freq) };
+    let t0 = performance.now();
+    let c0 = process.cpuUsage();
+    const cpu = () => { const u = process.cpuUsage(c0); return (u.user + u.system) / 1e6; };
+    const sol = await calibrateMs(ms, { sky, threads, fsync: true });
+    const calS = (performance.now() - t0) / 1000, calCpu = cpu();
+    t0 = performance.now();
+    c0 = process.cpuUsage();
+    const { toMsAxes } = await import('../src/calibration/ms-io.js');
+    const onMs = <T extends DelayTable | BandpassTable | GainTable>(x: T | undefined): T | undefined => (x ? (toMsAxes(x, sol.ants.names, ms.meta) as T) : undefined);
+    const res = await applyToMs(ms, { delays: onMs(sol.delays), bandpass: onMs(sol.bandpass), gains: onMs(sol.gains) }, { threads, fsync: true });
+    const applyS = (performance.now() - t0) / 1000, applyCpu = cpu();
+    return {
+      cmd_calibrate_s: calS, cmd_calibrate_cpu_s: calCpu, cmd_calibrate_model_pass_s: sol.timings.modelPass,
+      cmd_calibrate_solve_s: sol.timings.solve, cmd_calibrate_passes_qa: sol.passes ? 1 : 0,
+      cmd_apply_s: applyS, cmd_apply_cpu_s: applyCpu, cmd_apply_flagged: res.flaggedBySolutions,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -9,6 +9,8 @@ import { register as registerRegistry } from './commands/registry.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerPhotometry } from './commands/photometry.js';
 import { register as registerMosaic } from './commands/mosaic.js';
+import { register as registerCalibrate } from './commands/calibrate.js';
+import { register as registerApply } from './commands/apply.js';
 import { register as registerFlag } from './commands/flag.js';
 import { register as registerImage } from './commands/image.js';
 import { register as registerConvert } from './commands/convert.js';
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
 
   registerConvert(program);
   registerFlag(program);
+  registerCalibrate(program);
+  registerApply(program);
   registerImage(program);
   registerHousekeep(program);
   registerPhotometry(program);
