@@ -4,6 +4,10 @@
  * noise + RFI. Target ≤ 15 s on 2 cores (AOFlagger 3.1 took 22 s on a group this size).
  *
  * Env: FLAG_BENCH_ANTS (default 96) shrinks the array for a quick run; FLAG_BENCH_WORKERS.
+ *
+ * Measured (2-core Xeon VM shared with other jobs, load 6–12, so wall ≫ cpu/2): full group
+ * cpu 115 s → full_group_estimate_s 58 s (before the shared-polarisation shaping, column-wise
+ * time-prefix rebuilds and contiguous background loops: ~190 s cpu, estimate ~95 s).
  */
 import { availableParallelism } from 'node:os';
 import type { Cube } from '../src/flagging/types.js';

@@ -79,6 +79,9 @@ export function findTransitingCalibrators(cat: CalibratorCatalog, q: TransitQuer
       const s = angularSeparation(ra, dec, pra[k], pdec[k]);
       if (s < best) { best = s; bestK = k; }
     }
+    // The closest approach at the first or last sample means the transit itself falls outside
+    // this time range (the source is only passing the edge of the beam): not a transit here.
+    if (bestK === 0 || bestK === nS - 1) continue;
     // Refine the closest approach between samples with a parabola in separation².
     let tBest = pjd[bestK];
     if (bestK > 0 && bestK < nS - 1) {

@@ -17,6 +17,9 @@ import type { MsTable } from '../io/ms.js';
 
 type IndexRange = readonly [number, number];
 
+/** Test hook: sleep this long before writing each timestep of FLAG (lets a test kill mid-write). */
+const SLOW_WRITE_MS = Number(process.env.DSA110_TEST_SLOW_WRITE_MS ?? 0);
+
 /** "A~B,C~D" (inclusive, CASA style) or single indices → [start, end) ranges. */
 function parseIndexRanges(name: string) {
   return (v: string): IndexRange[] => v.split(',').map((part) => {
@@ -211,7 +214,10 @@ export function register(program: Command): void {
             : flagRfiRange(c, resolveRfiOptions(r)));
           report = await applyStrategyAsync(cube, steps, runner);
           const per = ms.meta.nBaselines * ms.meta.nChan * ms.meta.nPol;
-          await replaceColumn(ms, 'FLAG', (t: number) => cube.flags.subarray(t * per, (t + 1) * per), {
+          await replaceColumn(ms, 'FLAG', async (t: number) => {
+            if (SLOW_WRITE_MS > 0) await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));
+            return cube.flags.subarray(t * per, (t + 1) * per);
+          }, {
             history: { command: 'flag', version: packageVersion(), args: process.argv.slice(2) },
           });
         }

@@ -39,6 +39,12 @@ export class BackgroundScratch {
   readonly bg: Float64Array;
   readonly slope: Float64Array;
   readonly valid: Uint8Array;
+  /** Per-channel accumulators of the time fit (Σw, Σwx, Σwx², Σv, Σvx). */
+  readonly a0: Float64Array;
+  readonly a1: Float64Array;
+  readonly a2: Float64Array;
+  readonly b0: Float64Array;
+  readonly b1: Float64Array;
   constructor(nTime: number, nChan: number, opts: BackgroundOptions = {}) {
     this.nTime = nTime;
     this.nChan = nChan;
@@ -54,6 +60,11 @@ export class BackgroundScratch {
     this.bg = new Float64Array(n);
     this.slope = new Float64Array(n);
     this.valid = new Uint8Array(n);
+    this.a0 = new Float64Array(nChan);
+    this.a1 = new Float64Array(nChan);
+    this.a2 = new Float64Array(nChan);
+    this.b0 = new Float64Array(nChan);
+    this.b1 = new Float64Array(nChan);
   }
 }
 
@@ -76,49 +87,58 @@ export function maskedBackground(
       if (mask[row + c] === 0) { sumV[drow + c] += values[row + c]; sumW[drow + c] += 1; }
     }
   }
-  // 2. Gaussian along frequency of the block sums (values and weights alike)
+  // 2. Gaussian along frequency of the block sums (values and weights alike). Loops run tap-outer,
+  //    channel-inner over contiguous memory (same summation order per channel as a direct sum).
   const rf = (kf.length - 1) >> 1;
+  tV.fill(0);
+  tW.fill(0);
   for (let td = 0; td < nTd; td++) {
     const row = td * nChan;
-    for (let c = 0; c < nChan; c++) {
-      const kmin = c < rf ? -c : -rf;
-      const kmax = c + rf >= nChan ? nChan - 1 - c : rf;
-      let v = 0;
-      let w = 0;
-      for (let k = kmin; k <= kmax; k++) {
-        const g = kf[k + rf];
-        v += g * sumV[row + c + k];
-        w += g * sumW[row + c + k];
+    for (let k = -rf; k <= rf; k++) {
+      const g = kf[k + rf];
+      const cLo = k < 0 ? -k : 0;
+      const cHi = k > 0 ? nChan - k : nChan;
+      for (let c = cLo; c < cHi; c++) {
+        tV[row + c] += g * sumV[row + c + k];
+        tW[row + c] += g * sumW[row + c + k];
       }
-      tV[row + c] = v;
-      tW[row + c] = w;
     }
   }
   // 3. along time: Gaussian-weighted local *linear* fit at each block centre (intercept in bg,
   //    slope per sample in slope). A plain normalised convolution is biased at the ends of a
   //    24-sample axis when the sky amplitude drifts; the linear term removes that bias.
   const rt = (kt.length - 1) >> 1;
+  const { a0, a1, a2, b0, b1 } = s;
   for (let td = 0; td < nTd; td++) {
     const orow = td * nChan;
     const x0 = blockCentre(td, dec, nTime);
     const jmin = Math.max(-rt, -td);
     const jmax = Math.min(rt, nTd - 1 - td);
-    for (let c = 0; c < nChan; c++) {
-      let s0 = 0, s1 = 0, s2 = 0, t0 = 0, t1 = 0;
-      for (let j = jmin; j <= jmax; j++) {
-        const g = kt[j + rt];
-        const i = (td + j) * nChan + c;
-        const w = g * tW[i];
-        const v = g * tV[i];
-        const x = blockCentre(td + j, dec, nTime) - x0;
-        s0 += w; s1 += w * x; s2 += w * x * x;
-        t0 += v; t1 += v * x;
+    a0.fill(0); a1.fill(0); a2.fill(0); b0.fill(0); b1.fill(0);
+    for (let j = jmin; j <= jmax; j++) {
+      const g = kt[j + rt];
+      const x = blockCentre(td + j, dec, nTime) - x0;
+      const i0 = (td + j) * nChan;
+      for (let c = 0; c < nChan; c++) {
+        const w = g * tW[i0 + c];
+        const v = g * tV[i0 + c];
+        a0[c] += w; a1[c] += w * x; a2[c] += w * x * x;
+        b0[c] += v; b1[c] += v * x;
       }
+    }
+    for (let c = 0; c < nChan; c++) {
+      const s0 = a0[c], s1 = a1[c], s2 = a2[c], t0 = b0[c], t1 = b1[c];
       if (s0 <= 1e-12) { valid[orow + c] = 0; bg[orow + c] = 0; slope[orow + c] = 0; continue; }
       valid[orow + c] = 1;
       const det = s0 * s2 - s1 * s1;
-      // need weight on at least two distinct blocks for a slope; otherwise the weighted mean
-      if (det > 1e-6 * s0 * s2 && s2 > 0) {
+      // need weight on at least two distinct blocks for a slope; otherwise the weighted mean.
+      // Nor extrapolate: when the data's weighted centre lies more than 1.5 weighted spreads
+      // from this block (a masked stretch of timesteps, e.g. after a strong broadband burst) the
+      // slope of a few noisy samples per channel, carried several blocks away, puts more noise
+      // into the residual than the drift it removes — enough to keep the stretch flagged in
+      // every later pass. The plane edges (centre ≈ 1 spread away) keep the linear fit.
+      const mu = s1 / s0;
+      if (det > 1e-6 * s0 * s2 && s2 > 0 && mu * mu <= 2.25 * (s2 / s0 - mu * mu)) {
         bg[orow + c] = (s2 * t0 - s1 * t1) / det;
         slope[orow + c] = (s0 * t1 - s1 * t0) / det;
       } else {

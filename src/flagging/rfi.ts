@@ -22,7 +22,7 @@ import { BackgroundScratch, maskedBackground } from './background.js';
 import { SumThresholdScratch, sumThreshold2D } from './sumthreshold.js';
 import { SirScratch, sirOperator2D } from './sir.js';
 import { flagChannelRms, flagTimestepRms } from './rms.js';
-import { medianInPlace, robustSigmaSampled } from './stats.js';
+import { MAD_TO_SIGMA, medianInPlace, robustSigmaSampled } from './stats.js';
 import { UsageError } from '../util/errors.js';
 
 export type ResolvedRfiOptions = Required<RfiOptions>;
@@ -48,6 +48,7 @@ export function resolveRfiOptions(o: RfiOptions = {}): ResolvedRfiOptions {
     sirEtaFreq: o.sirEtaFreq ?? eta,
     includeAutos: o.includeAutos ?? false,
     rowGain: o.rowGain ?? false,
+    sharedShaping: o.sharedShaping ?? true,
   };
   if (r.sensitivities.length === 0 || r.sensitivities.some((s) => !(s > 0))) {
     throw new UsageError(`rfi: sensitivities must be a non-empty list of positive numbers, got [${r.sensitivities.join(', ')}]`);
@@ -99,10 +100,17 @@ export class PlaneScratch {
 /**
  * RFI detection on one amplitude plane [nTime][nChan]. `flags` holds the input flags on entry
  * (they are excluded from every statistic and sum) and the result on exit.
+ *
+ * The passes before the last only shape the mask of the background fit. They can be split off:
+ * with `split.shapeOut` only they run (flags untouched) and leave that mask in shapeOut; with
+ * `split.shaped` they are skipped and the final pass starts from that mask (∪ the input flags).
+ * flagRfiRange uses this to shape one mask per baseline on the mean amplitude of its
+ * polarisations (RFI is common to them), then runs the final pass on each polarisation.
  */
 export function flagPlane(
   amp: Float32Array, flags: Uint8Array, nTime: number, nChan: number,
   o: ResolvedRfiOptions, s: PlaneScratch = new PlaneScratch(nTime, nChan, o),
+  split: { shapeOut?: Uint8Array; shaped?: Uint8Array } = {},
 ): void {
   const n = nTime * nChan;
   const { input, mask, st, bg, resid, stat } = s;
@@ -110,12 +118,25 @@ export function flagPlane(
   mask.set(input);
   st.set(input);
   const sens = o.sensitivities;
+  const shaped = split.shaped;
+  if (shaped) {
+    for (let k = 0; k < n; k++) mask[k] |= shaped[k];
+  } else {
+    // the first background fit would follow strong RFI (a broadband burst drags the fit of its
+    // neighbouring timesteps, the first pass then flags them, their background is extrapolated
+    // in the next pass and the stretch stays flagged): keep samples far above the plane's
+    // amplitude distribution out of it. Only the background mask: the final flags restart from
+    // the input.
+    maskStrongOutliers(amp, mask, n, 10, stat);
+  }
+  const first = shaped ? sens.length - 1 : 0;
+  const end = split.shapeOut ? sens.length - 1 : sens.length;
   const stOpts = {
     growth: o.thresholdGrowth, maxWindow: o.maxWindow,
     timeDirection: o.timeDirection, frequencyDirection: o.frequencyDirection,
   };
   let values: Float32Array = amp;
-  for (let i = 0; i < sens.length; i++) {
+  for (let i = first; i < end; i++) {
     // every pass works on the residual from a masked smooth background: the first with the input
     // flags only. (AOFlagger's first pass uses raw amplitudes, which over-flags data whose
     // bandpass shape dominates the amplitude, e.g. raw HERA visibilities.)
@@ -128,12 +149,17 @@ export function flagPlane(
     st.set(input);
     sumThreshold2D(values, st, nTime, nChan, o.firstThreshold * sens[i] * scale, stOpts, s.sum);
     if (i < sens.length - 1) {
-      // timestep / channel RMS outliers shape the next background fit only
+      // timestep / channel RMS outliers shape the next background fit only. The timestep test
+      // uses the plain σ: with hundreds of channels the robust σ of 24 timestep RMS values is so
+      // small that the slightly noisier edge / burst-neighbour timesteps of the residual get
+      // masked, their background is then extrapolated, and the next pass flags them (cascading:
+      // ~1 % false flags next to a broadband burst on simulated groups).
       mask.set(st);
-      flagTimestepRms(values, st, mask, nTime, nChan, o.iterTimeRmsSigma, s.rmsBuf, s.rmsUsed);
+      flagTimestepRms(values, st, mask, nTime, nChan, o.iterTimeRmsSigma, s.rmsBuf, s.rmsUsed, false);
       flagChannelRms(values, st, mask, nTime, nChan, o.iterChannelRmsFactor * sens[i], s.rmsBuf, s.rmsUsed, s.rmsCnt);
     }
   }
+  if (split.shapeOut) { split.shapeOut.set(mask.subarray(0, n)); return; }
   // SIR dilation (input flags treated as missing), then whole timesteps / channels whose residual
   // RMS is an outlier — AOFlagger's order: after SIR fewer weak burst edges remain unflagged, so
   // fewer clean timesteps are thrown away. The RMS test here uses the plain σ (AOFlagger's rule).
@@ -142,6 +168,24 @@ export function flagPlane(
   flagTimestepRms(values, mask, st, nTime, nChan, o.timeRmsSigma, s.rmsBuf, s.rmsUsed, false);
   flagChannelRms(values, mask, st, nTime, nChan, o.channelRmsSigma, s.rmsBuf, s.rmsUsed, s.rmsCnt, false);
   flags.set(st.subarray(0, n));
+}
+
+/**
+ * Sets mask where amp > median + k·1.4826·MAD of the unmasked amplitudes (a regular subsample of
+ * ≤ 4,096). For noise-dominated Rayleigh amplitudes k = 10 is ≈ 8 σ per component: no noise
+ * sample is masked; for data dominated by a bandpass the threshold is simply high.
+ */
+function maskStrongOutliers(amp: Float32Array, mask: Uint8Array, n: number, k: number, buf: Float64Array): void {
+  const step = Math.max(1, Math.ceil(n / 4096));
+  let m = 0;
+  for (let i = 0; i < n; i += step) if (mask[i] === 0) buf[m++] = amp[i];
+  if (m < 16) return;
+  const med = medianInPlace(buf, m);
+  for (let i = 0; i < m; i++) buf[i] = Math.abs(buf[i] - med);
+  const mad = medianInPlace(buf, m);
+  if (!(mad > 0)) return;
+  const lim = med + k * MAD_TO_SIGMA * mad;
+  for (let i = 0; i < n; i++) if (amp[i] > lim) mask[i] = 1;
 }
 
 /**
@@ -183,6 +227,9 @@ export function flagRfiRange(cube: Cube, opts: RfiOptions | ResolvedRfiOptions =
   const s = new PlaneScratch(nTime, nChan, o);
   const amp = new Float32Array(n * nPol);
   const pf = new Uint8Array(n * nPol);
+  const ampI = new Float32Array(n);
+  const fI = new Uint8Array(n);
+  const shapedMask = new Uint8Array(n);
   let newly = 0;
   for (let b = b0; b < b1; b++) {
     if (!o.includeAutos && ant1[b] === ant2[b]) continue;
@@ -202,13 +249,25 @@ export function flagRfiRange(cube: Cube, opts: RfiOptions | ResolvedRfiOptions =
         }
       }
     }
+    const shareShaping = o.sharedShaping && nPol > 1 && o.sensitivities.length > 1;
+    if (shareShaping) {
+      // the background-shaping passes once, on the mean amplitude of the polarisations (a
+      // sample flagged in any of them is left out)
+      for (let k = 0; k < n; k++) {
+        let a = 0, f = 0;
+        for (let p = 0; p < nPol; p++) { a += amp[p * n + k]; f |= pf[p * n + k]; }
+        ampI[k] = a / nPol;
+        fI[k] = f;
+      }
+      flagPlane(ampI, fI, nTime, nChan, o, s, { shapeOut: shapedMask });
+    }
     for (let p = 0; p < nPol; p++) {
       const ap = amp.subarray(p * n, (p + 1) * n);
       const fp = pf.subarray(p * n, (p + 1) * n);
       let unflagged = 0;
       for (let k = 0; k < n; k++) if (fp[k] === 0) unflagged++;
       if (unflagged === 0) continue;
-      flagPlane(ap, fp, nTime, nChan, o, s);
+      flagPlane(ap, fp, nTime, nChan, o, s, shareShaping ? { shaped: shapedMask } : {});
     }
     // scatter back (OR): non-finite samples become flagged too
     for (let t = 0; t < nTime; t++) {

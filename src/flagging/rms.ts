@@ -57,8 +57,12 @@ export function flagChannelRms(
  * (AOFlagger's rule), which is more tolerant of a skewed distribution of RMS values. Returns how
  * many entries were rejected and calls `reject(i)` for each; `used` marks valid entries.
  */
+let rejectScratch = new Float64Array(1024);
+
 function rejectOutliers(x: Float64Array, used: Uint8Array, n: number, sigma: number, robust: boolean, reject: (i: number) => void): number {
-  const tmp = new Float64Array(n);
+  // module scratch (grown on demand): this runs several times per plane, millions of times a group
+  if (rejectScratch.length < n) rejectScratch = new Float64Array(n);
+  const tmp = rejectScratch;
   let rejected = 0;
   for (;;) {
     let m = 0;

@@ -152,6 +152,10 @@ export class SumThresholdScratch {
   readonly colMin: Float64Array;
   readonly colFlagged: Int32Array;
   readonly active: Int32Array;
+  /** Columns whose flags changed since the time prefix was built (rebuilt alone when few). */
+  readonly colDirty: Uint8Array;
+  readonly dirtyList: Int32Array;
+  nDirty = 0;
   constructor(nTime: number, nChan: number) {
     this.nTime = nTime;
     this.nChan = nChan;
@@ -174,6 +178,8 @@ export class SumThresholdScratch {
     this.colMin = new Float64Array(nChan);
     this.colFlagged = new Int32Array(nChan);
     this.active = new Int32Array(nChan);
+    this.colDirty = new Uint8Array(nChan);
+    this.dirtyList = new Int32Array(nChan);
     this.out = new Uint8Array(nTime * nChan);
     this.pf = new Float64Array(nTime * (nChan + 1));
     this.cf = new Int32Array(nTime * (nChan + 1));
@@ -212,11 +218,19 @@ export function sumThreshold2D(
   out.fill(0);
   rowDirty.fill(1);
   let timePrefixValid = false;
+  let timePrefixBuilt = false; // built for these values in this call: then only dirty columns
+  clearDirtyColumns(s);
 
   const longest = Math.max(doTime ? nTime : 0, doFreq ? nChan : 0);
   for (let m = 1; m <= maxWindow && m <= longest; m *= 2) {
     if (doTime && m <= nTime) {
-      if (!timePrefixValid) { rebuildTimePrefix(values, flags, s); timePrefixValid = true; }
+      if (!timePrefixValid) {
+        if (timePrefixBuilt && s.nDirty * 8 <= nChan) rebuildTimePrefixColumns(values, flags, s);
+        else rebuildTimePrefix(values, flags, s);
+        clearDirtyColumns(s);
+        timePrefixValid = true;
+        timePrefixBuilt = true;
+      }
       const thr = sumThresholdLevel(chi1Time, m, growth);
       let tripped = false;
       markEnd.fill(0);
@@ -389,6 +403,36 @@ function applyTrips(flags: Uint8Array, s: SumThresholdScratch): void {
     rowTrip[t] = 0;
     rowDirty[t] = 1;
     const row = t * nChan;
-    for (let c = 0; c < nChan; c++) if (out[row + c]) { flags[row + c] = 1; out[row + c] = 0; }
+    for (let c = 0; c < nChan; c++) {
+      if (out[row + c]) {
+        flags[row + c] = 1;
+        out[row + c] = 0;
+        if (!s.colDirty[c]) { s.colDirty[c] = 1; s.dirtyList[s.nDirty++] = c; }
+      }
+    }
+  }
+}
+
+function clearDirtyColumns(s: SumThresholdScratch): void {
+  const { colDirty, dirtyList } = s;
+  for (let i = 0; i < s.nDirty; i++) colDirty[dirtyList[i]] = 0;
+  s.nDirty = 0;
+}
+
+/** As rebuildTimePrefix for the dirty columns only (strided, so only worth it for a few). */
+function rebuildTimePrefixColumns(values: Float32Array, flags: Uint8Array, s: SumThresholdScratch): void {
+  const { nTime, nChan, pt, ct, colRange, colFlagged, dirtyList } = s;
+  for (let i = 0; i < s.nDirty; i++) {
+    const c = dirtyList[i];
+    let v = 0, n = 0, lo = 0, hi = 0;
+    for (let t = 0; t < nTime; t++) {
+      const k = t * nChan + c;
+      if (flags[k] === 0) { v += values[k]; n++; }
+      pt[k + nChan] = v;
+      ct[k + nChan] = n;
+      if (v < lo) lo = v; else if (v > hi) hi = v;
+    }
+    colRange[c] = hi - lo;
+    colFlagged[c] = nTime - n;
   }
 }

@@ -75,6 +75,10 @@ export interface RfiOptions {
    *  the residual (absorbs per-integration broadband gain jumps; hides RFI covering most of the
    *  band). Default false. */
   rowGain?: boolean;
+  /** Run the background-shaping passes (all but the last sensitivity) once per baseline on the
+   *  mean amplitude of its polarisations instead of once per polarisation; the final pass stays
+   *  per polarisation. Default true (about a third less work; RFI is common to XX and YY). */
+  sharedShaping?: boolean;
   /** Also search autocorrelations (default false: they carry the bandpass, not fringes). */
   includeAutos?: boolean;
 }
