@@ -3,44 +3,8 @@
  * Medians use quickselect and reorder the input prefix in place.
  */
 
-/** 1 / Φ⁻¹(3/4): converts a median absolute deviation to a Gaussian σ. */
-export const MAD_TO_SIGMA = 1.482602218505602;
-
-/** k-th smallest (0-based) of a[0..n), partially reordering a in place. n ≥ 1. */
-export function selectKth(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (hi > lo) {
-    // median-of-three pivot keeps sorted/clustered inputs from going quadratic
-    const mid = (lo + hi) >>> 1;
-    let x = a[lo], y = a[mid], z = a[hi];
-    if (x > y) { const t = x; x = y; y = t; }
-    if (y > z) { y = z; if (x > y) y = x; }
-    const pivot = y;
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
-
-/** Median of a[0..n) (mean of the two middle values for even n); reorders a. NaN if n = 0. */
-export function medianInPlace(a: Float64Array, n: number): number {
-  if (n <= 0) return NaN;
-  const h = n >> 1;
-  const upper = selectKth(a, n, h);
-  if (n & 1) return upper;
-  // after selection every element below h is ≤ upper: the lower middle is their max
-  let lower = a[0];
-  for (let i = 1; i < h; i++) if (a[i] > lower) lower = a[i];
-  return 0.5 * (lower + upper);
-}
+export { MAD_TO_SIGMA, selectKth, medianInPlace } from '../util/select.js';
+import { MAD_TO_SIGMA, medianInPlace, selectKth } from '../util/select.js';
 
 /**
  * Sigma-clipped robust location and scale of a[0..n): median and 1.4826·MAD, iterating

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { DEG } from '../astro/constants.js';
 import { InputError } from '../util/errors.js';
+import { PERLEY_BUTLER_2017 } from '../calibration/fluxmodels.js';
 
 export interface SimSource {
   name: string;
@@ -41,12 +42,12 @@ function dms(sign: number, d: number, m: number, s: number): number {
   return sign * (d + m / 60 + s / 3600) * DEG;
 }
 
-/** Perley & Butler 2017 (ApJS 230, 7) Table 6 coefficients; positions J2000 from the VLA list. */
+/** Perley & Butler 2017 coefficients (one table, in calibration/fluxmodels); positions J2000 from the VLA list. */
 const BUILTIN: { names: string[]; ra: number; dec: number; pb: number[] }[] = [
-  { names: ['3C286', '1331+305', 'J1331+3030'], ra: hms(13, 31, 8.288), dec: dms(1, 30, 30, 32.96), pb: [1.2481, -0.4507, -0.1798, 0.0357] },
-  { names: ['3C48', '0137+331', 'J0137+3309'], ra: hms(1, 37, 41.2994), dec: dms(1, 33, 9, 35.134), pb: [1.3253, -0.7553, -0.1914, 0.0498] },
-  { names: ['3C147', '0542+498', 'J0542+4951'], ra: hms(5, 42, 36.1379), dec: dms(1, 49, 51, 7.234), pb: [1.4516, -0.6961, -0.2007, 0.064, -0.0464, 0.0289] },
-  { names: ['3C138', '0521+166', 'J0521+1638'], ra: hms(5, 21, 9.886), dec: dms(1, 16, 38, 22.051), pb: [1.0088, -0.4981, -0.155, -0.0102, 0.0223] },
+  { names: ['3C286', '1331+305', 'J1331+3030'], ra: hms(13, 31, 8.288), dec: dms(1, 30, 30, 32.96), pb: [...PERLEY_BUTLER_2017['3C286']!] },
+  { names: ['3C48', '0137+331', 'J0137+3309'], ra: hms(1, 37, 41.2994), dec: dms(1, 33, 9, 35.134), pb: [...PERLEY_BUTLER_2017['3C48']!] },
+  { names: ['3C147', '0542+498', 'J0542+4951'], ra: hms(5, 42, 36.1379), dec: dms(1, 49, 51, 7.234), pb: [...PERLEY_BUTLER_2017['3C147']!] },
+  { names: ['3C138', '0521+166', 'J0521+1638'], ra: hms(5, 21, 9.886), dec: dms(1, 16, 38, 22.051), pb: [...PERLEY_BUTLER_2017['3C138']!] },
 ];
 
 export function pbFlux(coeffs: readonly number[], freqHz: number): number {

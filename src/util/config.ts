@@ -4,8 +4,7 @@
  *   PIPELINE_STATE_DIR   state directory (default ./state); the db defaults to <state>/db/pipeline.sqlite3
  */
 import path from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
 export function stateDir(opt?: string): string {
   return path.resolve(opt || process.env.PIPELINE_STATE_DIR || 'state');
@@ -18,15 +17,8 @@ export function dbPath(opts: { db?: string; stateDir?: string } = {}): string {
 }
 
 /** Root of the installed package (the directory holding package.json), from src/ or dist/src/. */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
+export { packageRoot } from '../astro/data-path.js';
+import { packageRoot } from '../astro/data-path.js';
 
 let cachedVersion: string | undefined;
 export function packageVersion(): string {
