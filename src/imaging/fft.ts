@@ -65,6 +65,18 @@ export class Fft1d {
     if (!this.inPtr || !this.outPtr || !this.workPtr) throw new DsaError(`out of WASM memory for FFT of length ${n}`);
   }
 
+  /**
+   * input(), zeroed once per layout: callers that always write the same index range (and rely on
+   * zeros elsewhere) pass a tag naming that layout; PFFFT never writes its input buffer, so the
+   * zeros persist across runs and a full fill per transform is saved.
+   */
+  inputZeroedFor(tag: string): Float32Array {
+    const a = this.input();
+    if (this.zeroTag !== tag) { a.fill(0); this.zeroTag = tag; }
+    return a;
+  }
+  private zeroTag: string | undefined;
+
   /** The WASM input buffer (n complex); fill it, call run(), read output(). Re-fetch after allocations. */
   input(): Float32Array {
     this.refresh();
@@ -92,6 +104,7 @@ export class Fft1d {
 
   /** In-place transform of n complex values of `data` starting at complex index `offset`. */
   transform(data: Float32Array, offset: number, sign: -1 | 1): void {
+    this.zeroTag = undefined;
     const heap = getModule().HEAPF32;
     const o2 = 2 * offset;
     heap.set(data.subarray(o2, o2 + 2 * this.n), this.inPtr >> 2);

@@ -34,6 +34,8 @@ export interface SharedBuffers {
   y: Float32Array;
   /** Observed visibilities and imaging weights. */
   vis: Float32Array; weights: Float32Array;
+  /** Per image column: non-zero model pixels present (set by the pool before a predict). */
+  colActive: Uint8Array;
 }
 
 /** What to grid: the data, data minus the last prediction (Cotton–Schwab residual), or ones (PSF). */
@@ -107,7 +109,7 @@ export class GridWorkerCore {
         this.bufs.y.fill(0, 2 * this.rg.v0 * this.plan.nChan, 2 * this.rg.v1 * this.plan.nChan);
         return;
       case 'degridCols':
-        colsAdjoint(this.plan, this.fv as Fft1d, this.bufs.acc, this.rg.c0, this.rg.c1, this.bufs.inter, msg.step);
+        colsAdjoint(this.plan, this.fv as Fft1d, this.bufs.acc, this.rg.c0, this.rg.c1, this.bufs.inter, msg.step, this.bufs.colActive);
         return;
       case 'degridRows': {
         const { r0, r1 } = this.rg;

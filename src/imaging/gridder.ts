@@ -60,6 +60,12 @@ export interface GridPlan {
   /** Visibilities beyond the padded grid (excluded from imaging, predicted as 0). */
   nOutside: number;
   wStacking: boolean;
+  /**
+   * Rows whose uvw were mirrored (w < 0 → −uvw) so that all w ≥ 0: the dirty image is real, so
+   * a visibility y at (u,v,w) contributes exactly as y* at (−u,−v,−w) (ducc0 does the same). This
+   * halves the w range and so the number of w-planes. applyShiftPhase conjugates those rows.
+   */
+  flip: Uint8Array;
 }
 
 /** Build the gridding plan for a uv coverage and an image geometry. */
@@ -68,6 +74,8 @@ export function makeGridPlan(
   geom: ImageGeometry,
   opts: GridderOptions = {},
   alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b),
+  /** The caller hands data.uvw over: mirror rows in it instead of copying (saves 24 B per row). */
+  ownsUvw = false,
 ): GridPlan {
   const sigma = opts.oversampling ?? 2;
   const W = opts.support ?? 5;
@@ -78,8 +86,14 @@ export function makeGridPlan(
   const Nu = goodFftSize(Math.ceil(sigma * nx));
   const Nv = goodFftSize(Math.ceil(sigma * ny));
   const h = W / 2;
-  const { nRow, nChan, uvw, freq } = data;
+  const { nRow, nChan, freq } = data;
   const wStacking = opts.wStacking ?? true;
+  let uvw = data.uvw;
+  if (!ownsUvw) { uvw = new Float64Array(alloc(24 * nRow)); uvw.set(data.uvw.subarray(0, 3 * nRow)); }
+  const flip = new Uint8Array(alloc(nRow));
+  if (wStacking) for (let r = 0; r < nRow; r++) if (uvw[3 * r + 2] < 0) {
+    flip[r] = 1; uvw[3 * r] = -uvw[3 * r]; uvw[3 * r + 1] = -uvw[3 * r + 1]; uvw[3 * r + 2] = -uvw[3 * r + 2];
+  }
 
   // n − 1 range over the image (the corners are the extreme).
   let nm1Min = 0;
@@ -157,15 +171,35 @@ export function makeGridPlan(
   return {
     nx, ny, cellRad, Nu, Nv, W, beta: spec.beta, table: kernel.table(TABLE_OS), tableOs: TABLE_OS,
     nRow, nChan, uvw, freq, vLo, vHi, uLo, uHi, nPlanes, dw, w0, nShift, rowWgMin, rowWgMax,
-    z, e0, corr, nOutside, wStacking,
+    z, e0, corr, nOutside, wStacking, flip,
   };
 }
 
 
 const TABLE_OS = 2048;
 
-/** Multiply visibilities in place by e^{sign·2πi w s} (the n−1 shift phase); uses a per-row recurrence for uniform channels. */
+/**
+ * Multiply visibilities in place by e^{sign·2πi w s} (the n−1 shift phase); uses a per-row
+ * recurrence for uniform channels. Also maps between the data's and the plan's (mirrored, w ≥ 0)
+ * rows: sign −1 (before gridding) conjugates flipped rows first, sign +1 (after degridding)
+ * conjugates them last.
+ */
 export function applyShiftPhase(plan: GridPlan, vis: Float32Array, sign: 1 | -1, rowLo = 0, rowHi = plan.nRow): void {
+  if (sign < 0) conjugateFlipped(plan, vis, rowLo, rowHi);
+  shiftPhase(plan, vis, sign, rowLo, rowHi);
+  if (sign > 0) conjugateFlipped(plan, vis, rowLo, rowHi);
+}
+
+function conjugateFlipped(plan: GridPlan, vis: Float32Array, rowLo: number, rowHi: number): void {
+  const { flip, nChan } = plan;
+  if (!flip) return;
+  for (let r = rowLo; r < rowHi; r++) {
+    if (!flip[r]) continue;
+    for (let k = 2 * r * nChan + 1, e = 2 * (r + 1) * nChan; k < e; k += 2) vis[k] = -vis[k];
+  }
+}
+
+function shiftPhase(plan: GridPlan, vis: Float32Array, sign: 1 | -1, rowLo: number, rowHi: number): void {
   if (!plan.wStacking || plan.nShift === 0) return;
   const { nChan, freq, uvw, nShift } = plan;
   const df = nChan > 1 ? (freq[nChan - 1] - freq[0]) / (nChan - 1) : 0;
@@ -341,9 +375,9 @@ function interpPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64
  */
 export function rowsForward(plan: GridPlan, fft: Fft1d, grid: Float64Array, rowLo: number, rowHi: number, inter: Float32Array): void {
   const { Nu, nx, uLo, uHi } = plan;
+  const tag = `rf${uLo}:${uHi}`;
   for (let row = rowLo; row < rowHi; row++) {
-    const inp = fft.input();
-    inp.fill(0);
+    const inp = fft.inputZeroedFor(tag);
     const g0 = 2 * (row - rowLo) * Nu;
     for (let k = 2 * uLo; k < 2 * (uHi + 1); k++) inp[k] = grid[g0 + k];
     fft.run(-1);
@@ -360,9 +394,9 @@ export function rowsForward(plan: GridPlan, fft: Fft1d, grid: Float64Array, rowL
 export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float64Array): void {
   const { Nu, nx, uLo, uHi } = plan;
   const half = nx / 2;
+  const tag = `ra${nx}`;
   for (let row = rowLo; row < rowHi; row++) {
-    const inp = fft.input();
-    inp.fill(0);
+    const inp = fft.inputZeroedFor(tag);
     const o = 2 * (row - plan.vLo) * nx;
     inp.set(inter.subarray(o, o + 2 * half), 2 * (Nu - half));
     inp.set(inter.subarray(o + 2 * half, o + 2 * nx), 0);
@@ -385,6 +419,7 @@ export function colsForward(plan: GridPlan, fft: Fft1d, inter: Float32Array, ixL
   const half = ny / 2;
   const nBand = vHi - vLo + 1;
   const blk = new Float32Array(2 * COL_BLOCK * nBand);
+  const tag = `cf${vLo}:${vHi}`;
   if (tmpCol.length < 2 * COL_BLOCK * Math.max(ny, nBand)) tmpCol = new Float32Array(2 * COL_BLOCK * Math.max(ny, nBand));
   for (let x0 = ixLo; x0 < ixHi; x0 += COL_BLOCK) {
     const nb = Math.min(COL_BLOCK, ixHi - x0);
@@ -397,8 +432,7 @@ export function colsForward(plan: GridPlan, fft: Fft1d, inter: Float32Array, ixL
       }
     }
     for (let b = 0; b < nb; b++) {
-      const inp = fft.input();
-      inp.fill(0);
+      const inp = fft.inputZeroedFor(tag);
       inp.set(blk.subarray(2 * b * nBand, 2 * (b + 1) * nBand), 2 * vLo);
       fft.run(-1);
       const out = fft.output();
@@ -428,14 +462,24 @@ let tmpCol: Float32Array = new Float32Array(0);
  * Adjoint column pass: plane image cur (complex float64 per pixel) → inter band rows, columns
  * [ixLo, ixHi). With step, cur is first advanced to the next plane (cur ·= conj(z)) on those columns.
  */
-export function colsAdjoint(plan: GridPlan, fft: Fft1d, cur: Float64Array, ixLo: number, ixHi: number, inter: Float32Array, step = false): void {
+export function colsAdjoint(plan: GridPlan, fft: Fft1d, cur: Float64Array, ixLo: number, ixHi: number, inter: Float32Array, step = false, colActive?: Uint8Array): void {
   const { Nv, nx, ny, vLo, vHi, z } = plan;
   const half = ny / 2;
   const nBand = vHi - vLo + 1;
   if (tmpCol.length < 2 * COL_BLOCK * Math.max(ny, nBand)) tmpCol = new Float32Array(2 * COL_BLOCK * Math.max(ny, nBand));
   const blk = new Float32Array(2 * COL_BLOCK * ny);
+  const tag = `ca${ny}`;
   for (let x0 = ixLo; x0 < ixHi; x0 += COL_BLOCK) {
     const nb = Math.min(COL_BLOCK, ixHi - x0);
+    if (colActive) {
+      // A model image is sparse: all-zero columns stay zero on every plane and transform to zero.
+      let any = false;
+      for (let b = 0; b < nb; b++) if (colActive[x0 + b]) { any = true; break; }
+      if (!any) {
+        for (let row = 0; row < nBand; row++) inter.fill(0, 2 * (row * nx + x0), 2 * (row * nx + x0 + nb));
+        continue;
+      }
+    }
     for (let iy = 0; iy < ny; iy++) {
       let q = 2 * (iy * nx + x0);
       for (let b = 0; b < nb; b++, q += 2) {
@@ -448,8 +492,8 @@ export function colsAdjoint(plan: GridPlan, fft: Fft1d, cur: Float64Array, ixLo:
       }
     }
     for (let b = 0; b < nb; b++) {
-      const inp = fft.input();
-      inp.fill(0);
+      if (colActive && !colActive[x0 + b]) { tmpCol.fill(0, 2 * b * nBand, 2 * (b + 1) * nBand); continue; }
+      const inp = fft.inputZeroedFor(tag);
       const o = 2 * b * ny;
       inp.set(blk.subarray(o, o + 2 * half), 2 * (Nv - half));
       inp.set(blk.subarray(o + 2 * half, o + 2 * ny), 0);
@@ -465,6 +509,16 @@ export function colsAdjoint(plan: GridPlan, fft: Fft1d, cur: Float64Array, ixLo:
       }
     }
   }
+}
+
+/** Per image column: 1 if any pixel of img is non-zero (lets the adjoint skip empty columns). */
+export function activeColumns(img: Float32Array, nx: number, ny: number, out: Uint8Array = new Uint8Array(nx)): Uint8Array {
+  out.fill(0);
+  for (let iy = 0; iy < ny; iy++) {
+    const base = iy * nx;
+    for (let ix = 0; ix < nx; ix++) if (img[base + ix] !== 0) out[ix] = 1;
+  }
+  return out;
 }
 
 /** Final image for pixel rows [iyLo, iyHi): img = Re(acc·e0)·corr·scale. */
@@ -534,12 +588,13 @@ export function imageToVis(plan: GridPlan, img: Float32Array, tm: GridTimings = 
   const out = new Float32Array(2 * nRow * nChan);
   const fu = new Fft1d(Nu), fv = new Fft1d(Nv);
   startAdjoint(plan, img, cur);
+  const active = activeColumns(img, nx, ny);
   for (let p = 0; p < nPlanes; p++) {
     let t = performance.now();
     if (p > 0) stepAdjoint(plan, cur);
     tm.imageOps += performance.now() - t;
     t = performance.now();
-    colsAdjoint(plan, fv, cur, 0, nx, inter);
+    colsAdjoint(plan, fv, cur, 0, nx, inter, false, active);
     rowsAdjoint(plan, fu, inter, vLo, vHi + 1, grid);
     tm.fft += performance.now() - t;
     t = performance.now();

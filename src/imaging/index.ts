@@ -8,3 +8,4 @@ export { hogbom, robustSigma, fitBeam, restore, gaussianImage, beamToQuad, quadT
 export { primaryBeamImage, angularSeparation } from './primaryBeam.js';
 export { imageVisibilities, dirtyImage, psfImage, predict, resolveOptions, excludeOutside, type ImagingOptions, type ImagingResult, type ImagingProgress } from './imager.js';
 export { GridPool, toShared, sab, type PoolOptions } from './parallel.js';
+export { averageBaselineDependent, bdaField, bdaMaxBandwidth, type BdaField, type BdaResult } from './bda.js';

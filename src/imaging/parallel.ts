@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { DsaError } from '../util/errors.js';
 import { C_LIGHT } from '../astro/constants.js';
 import { GridWorkerCore, type PrepareMode, type SharedBuffers, type WorkerRanges, type WorkerRequest } from './gridWorkerCore.js';
-import type { GridPlan, GridTimings } from './gridder.js';
+import { activeColumns, type GridPlan, type GridTimings } from './gridder.js';
 
 interface Port { call(msg: WorkerRequest): Promise<void>; close(): Promise<void> }
 
@@ -77,7 +77,8 @@ export class GridPool {
     const n = Math.max(1, Math.min(popts.threads ?? Math.min(availableParallelism(), 8), 64));
     plan.z = toShared(plan.z); plan.e0 = toShared(plan.e0); plan.corr = toShared(plan.corr);
     plan.uvw = toShared(plan.uvw); plan.freq = toShared(plan.freq);
-    plan.rowWgMin = toShared(plan.rowWgMin); plan.rowWgMax = toShared(plan.rowWgMax);
+    plan.rowWgMin = toShared(plan.rowWgMin);
+    if (!(plan.flip.buffer instanceof SharedArrayBuffer)) { const f = new Uint8Array(sab(plan.nRow)); f.set(plan.flip); plan.flip = f; } plan.rowWgMax = toShared(plan.rowWgMax);
     const here = fileURLToPath(import.meta.url);
     const workerJs = here.replace(/parallel\.(ts|js)$/, 'gridWorker.js');
     const threaded = !popts.inThread && n > 1 && here.endsWith('.js') && existsSync(workerJs);
@@ -92,6 +93,7 @@ export class GridPool {
       img: new Float32Array(sab(4 * nx * ny)),
       y: new Float32Array(sab(8 * nRow * nChan)),
       vis: toShared(vis), weights: toShared(weights),
+      colActive: new Uint8Array(sab(nx)),
     };
     const split = (total: number, k: number): [number, number] => [Math.floor((total * k) / n), Math.floor((total * (k + 1)) / n)];
     const rowCuts = bandSplit(plan, n);
@@ -132,6 +134,7 @@ export class GridPool {
   async predict(img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }): Promise<Float32Array> {
     let t = performance.now();
     this.bufs.img.set(img);
+    activeColumns(img, this.plan.nx, this.plan.ny, this.bufs.colActive);
     await this.all({ op: 'startAdjoint' });
     tm.imageOps += performance.now() - t;
     for (let p = 0; p < this.plan.nPlanes; p++) {
