@@ -8,39 +8,26 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import path from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { simulateGroups } from '../../src/sim/index.js';
 import { meridianIcrs } from '../../src/astro/frames.js';
-import { isoToJd } from '../../src/astro/time.js';
 import { DEG } from '../../src/astro/constants.js';
 import { readFits } from '../../src/io/fits.js';
 import { Wcs } from '../../src/astro/wcs.js';
 import { forcedPhotometry } from '../../src/photometry/measure.js';
 import { pixelBeam } from '../../src/photometry/beam.js';
-import { dsa110, tmpDir } from '../helpers/cli.js';
+import { dsa110 } from '../helpers/cli.js';
+import { imagedGroup, START, type ImagedGroup } from './image-fixture.js';
 
-// Realistic DSA-110 noise: SEFD 5800 Jy → σ ≈ 2.3 Jy per real/imag part per visibility.
 let NOISE = 0;
 let ms: string;
 let work: string;
-let truth: { sources: { name: string; raDeg: number; decDeg: number; fluxJy: number }[]; groups: { apparentFluxJy: Record<string, number> }[] };
+let truth: ImagedGroup['truth'];
 let image: Record<string, number | string>;
 
 beforeAll(async () => {
-  work = tmpDir('dsa110-img-');
-  const start = '2025-10-21T14:20:00';
-  const [ra0, dec0] = meridianIcrs(isoToJd(start) + (24 * 12.884901888) / 2 / 86400, 55 * DEG);
-  const offs = [[0, 0, 1.5], [0.3, 0.2, 0.8], [-0.35, 0.15, 1.2], [0.1, -0.4, 0.6], [-0.2, -0.3, 1.0], [0.45, -0.1, 0.5]];
-  const sources = offs.map(([dx, dy, f], i) => ({ name: `s${i}`, raRad: ra0 + (dx! * DEG) / Math.cos(dec0), decRad: dec0 + dy! * DEG, fluxJy: f!, spectralIndex: 0, refFreqHz: 1.4e9 }));
-  await simulateGroups({ outDir: path.join(work, 'in'), antennas: 40, antennaSelection: 'spread', subbands: 16, channelsPerSubband: 2, integrations: 24, start, dec: 55, sources, gains: false, sefd: 5800, seed: 11 });
-  truth = JSON.parse(readFileSync(path.join(work, 'in', 'truth.json'), 'utf8'));
-  NOISE = (truth as unknown as { noiseSigmaJy: number }).noiseSigmaJy;
-  expect(NOISE).toBeGreaterThan(2);
-  const c = dsa110(['--db', path.join(work, 'db'), 'convert', '-o', path.join(work, 'ms'), path.join(work, 'in')]);
-  expect(c.code, c.stderr).toBe(0);
-  ms = c.stdout.trim();
-  const r = dsa110(['--db', path.join(work, 'db'), 'image', '--json', '--size', '768', '--scale', '5', '--niter', '2000', '-o', path.join(work, 'img'), ms]);
-  expect(r.code, r.stderr).toBe(0);
-  image = JSON.parse(r.stdout.trim());
+  const g = await imagedGroup();
+  ({ work, ms, truth, image } = g);
+  NOISE = g.noise;
+  expect(NOISE).toBeGreaterThan(2); // realistic DSA-110 noise: SEFD 5800 Jy → σ ≈ 2.3 Jy
 }, 300_000);
 
 describe('dsa110 image acceptance', () => {
