@@ -7,8 +7,8 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { statSync } from 'node:fs';
-import { action, type CommandContext } from '../util/command.js';
-import { DsaError, EXIT_FAILURE, EXIT_PARTIAL, UsageError } from '../util/errors.js';
+import { action, forEachInput, type CommandContext } from '../util/command.js';
+import { DsaError, UsageError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { printProduct } from '../util/output.js';
 import { parseInteger, parseNumber, mjdToIso } from '../util/options.js';
@@ -115,18 +115,6 @@ export function register(program: Command): void {
       const argv = process.argv.slice(2);
       let reg: Registry | undefined;
       const getReg = () => (reg ??= ctx.registry());
-      let done = 0, failed = 0;
-      for (const p of paths) {
-        try {
-          await applyOne(ctx, getReg, p, o, argv);
-          done++;
-        } catch (e) {
-          if (paths.length === 1) throw e;
-          failed++;
-          log.error(e instanceof DsaError ? e.oneLine() : `${p}: ${(e as Error).message}`);
-        }
-      }
-      if (failed) return done ? EXIT_PARTIAL : EXIT_FAILURE;
-      return 0;
+      return forEachInput(ctx, paths, (p) => applyOne(ctx, getReg, p, o, argv), { rethrowSingle: true });
     }));
 }

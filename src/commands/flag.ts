@@ -4,8 +4,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
-import { action } from '../util/command.js';
-import { DsaError, EXIT_FAILURE, EXIT_PARTIAL, InputError, UsageError } from '../util/errors.js';
+import { action, forEachInput } from '../util/command.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { printJson, printProduct } from '../util/output.js';
 import { parseNumber } from '../util/options.js';
@@ -198,58 +198,44 @@ export function register(program: Command): void {
     const { flagSummary } = await import('../flagging/summary.js');
     const { updateMs } = await import('../registry/products.js');
     const { recordStage } = await import('../registry/metrics.js');
-    let ok = 0, failed = 0;
-    for (const p0 of paths) {
-      const p = path.resolve(p0);
+    return forEachInput(ctx, paths.map((p0) => path.resolve(p0)), async (p) => {
       const t0 = performance.now();
-      try {
-        const ms = await openMs(p);
-        const cube = await loadCube(ms);
-        const before = flagSummary(cube).total;
-        let report: { steps: { mode: string; newlyFlagged: number; seconds: number }[]; seconds: number } | undefined;
-        if (order.length) {
-          const steps = buildSteps(order, o, ms);
-          const runner = (c: Cube, r: RfiOptions) => (parallelAvailable() && (o.threads ?? 2) > 1
-            ? flagRfiParallelCount(c, r, { workers: o.threads })
-            : flagRfiRange(c, resolveRfiOptions(r)));
-          report = await applyStrategyAsync(cube, steps, runner);
-          const per = ms.meta.nBaselines * ms.meta.nChan * ms.meta.nPol;
-          await replaceColumn(ms, 'FLAG', async (t: number) => {
-            if (SLOW_WRITE_MS > 0) await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));
-            return cube.flags.subarray(t * per, (t + 1) * per);
-          }, {
-            history: { command: 'flag', version: packageVersion(), args: process.argv.slice(2) },
-          });
-        }
-        const s = flagSummary(cube);
-        const seconds = (performance.now() - t0) / 1000;
-        if (order.length) {
-          try {
-            const reg = ctx.registry();
-            reg.write(() => {
-              updateMs(reg, p, { flag_fraction: s.total, status: 'flagged' });
-              recordStage(reg, { command: 'flag', product: p, stage: 'total', seconds, bytes: cube.flags.length });
-            });
-          } catch (e) {
-            log.warn(`${p}: flags written but the registry was not updated: ${(e as Error).message}`);
-          }
-          log.info(`${p}: ${(100 * before).toFixed(2)} % → ${(100 * s.total).toFixed(2)} % flagged in ${seconds.toFixed(1)} s`,
-            Object.fromEntries(report!.steps.map((st) => [st.mode, +(st.newlyFlagged / cube.flags.length).toFixed(5)])));
-        }
-        if (o.summary && !o.json) printSummaryText(ms, s);
-        if (o.json) printJson({ path: p, kind: 'ms', flagged_before: before, flagged: s.total, seconds, steps: report?.steps, summary: o.summary ? summaryRecord(ms, s) : undefined });
-        else printProduct({ path: p, kind: 'ms' }, {});
-        ok++;
-      } catch (e) {
-        failed++;
-        const msg = e instanceof DsaError ? e.oneLine() : `${p}: ${(e as Error).message}`;
-        log.error(msg);
-        if (ctx.global.verbose && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
-        if (e instanceof UsageError) throw e;
+      const ms = await openMs(p);
+      const cube = await loadCube(ms);
+      const before = flagSummary(cube).total;
+      let report: { steps: { mode: string; newlyFlagged: number; seconds: number }[]; seconds: number } | undefined;
+      if (order.length) {
+        const steps = buildSteps(order, o, ms);
+        const runner = (c: Cube, r: RfiOptions) => (parallelAvailable() && (o.threads ?? 2) > 1
+          ? flagRfiParallelCount(c, r, { workers: o.threads })
+          : flagRfiRange(c, resolveRfiOptions(r)));
+        report = await applyStrategyAsync(cube, steps, runner);
+        const per = ms.meta.nBaselines * ms.meta.nChan * ms.meta.nPol;
+        await replaceColumn(ms, 'FLAG', async (t: number) => {
+          if (SLOW_WRITE_MS > 0) await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));
+          return cube.flags.subarray(t * per, (t + 1) * per);
+        }, {
+          history: { command: 'flag', version: packageVersion(), args: process.argv.slice(2) },
+        });
       }
-    }
-    if (failed && ok) return EXIT_PARTIAL;
-    if (failed) return EXIT_FAILURE;
-    return 0;
+      const s = flagSummary(cube);
+      const seconds = (performance.now() - t0) / 1000;
+      if (order.length) {
+        try {
+          const reg = ctx.registry();
+          reg.write(() => {
+            updateMs(reg, p, { flag_fraction: s.total, status: 'flagged' });
+            recordStage(reg, { command: 'flag', product: p, stage: 'total', seconds, bytes: cube.flags.length });
+          });
+        } catch (e) {
+          log.warn(`${p}: flags written but the registry was not updated: ${(e as Error).message}`);
+        }
+        log.info(`${p}: ${(100 * before).toFixed(2)} % → ${(100 * s.total).toFixed(2)} % flagged in ${seconds.toFixed(1)} s`,
+          Object.fromEntries(report!.steps.map((st) => [st.mode, +(st.newlyFlagged / cube.flags.length).toFixed(5)])));
+      }
+      if (o.summary && !o.json) printSummaryText(ms, s);
+      if (o.json) printJson({ path: p, kind: 'ms', flagged_before: before, flagged: s.total, seconds, steps: report?.steps, summary: o.summary ? summaryRecord(ms, s) : undefined });
+      else printProduct({ path: p, kind: 'ms' }, {});
+    }, { rethrowUsage: true });
   }));
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { configureLog, colourWanted, log } from './log.js';
-import { DsaError, EXIT_FAILURE, EXIT_OK } from './errors.js';
+import { DsaError, EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, UsageError } from './errors.js';
 import { dbPath, stateDir } from './config.js';
 import { Registry, type OpenOptions } from '../registry/db.js';
 
@@ -86,4 +86,37 @@ export function reportError(e: unknown, verbose: boolean): number {
   }
   if (verbose && err?.stack) process.stderr.write(err.stack + '\n');
   return EXIT_FAILURE;
+}
+
+/** Exit code of a batch over several inputs: 0 all done, 3 partial, 1 all failed. */
+export function batchExitCode(done: number, failed: number): number {
+  if (failed === 0) return EXIT_OK;
+  return done > 0 ? EXIT_PARTIAL : EXIT_FAILURE;
+}
+
+/**
+ * Run `fn` on each input in turn: a failing input is logged in one line naming it and the others
+ * go on (the convention every multi-input command follows). Returns batchExitCode.
+ * rethrowSingle: with one input, let its error reach the CLI (its own exit code and message).
+ * rethrowUsage: a UsageError aborts the whole batch.
+ */
+export async function forEachInput(
+  ctx: CommandContext,
+  inputs: readonly string[],
+  fn: (input: string) => Promise<unknown>,
+  opts: { rethrowSingle?: boolean; rethrowUsage?: boolean } = {},
+): Promise<number> {
+  let done = 0, failed = 0;
+  for (const p of inputs) {
+    try {
+      await fn(p);
+      done++;
+    } catch (e) {
+      if ((opts.rethrowSingle && inputs.length === 1) || (opts.rethrowUsage && e instanceof UsageError)) throw e;
+      failed++;
+      log.error(e instanceof DsaError ? e.oneLine() : `${p}: ${(e as Error).message}`);
+      if (ctx.global.verbose && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+    }
+  }
+  return batchExitCode(done, failed);
 }
