@@ -5,6 +5,9 @@
  * NODERAWFS, so host paths are opened directly: no copy of a multi-GB file into memory.
  * Large datasets are read as raw bytes via the low-level `get_dataset_data` hyperslab call into a
  * malloc'd scratch buffer, then copied out (the element-wise `.value` path is ~150x slower).
+ * Unfiltered contiguous datasets skip h5wasm for their data: hdf5-layout.ts finds where the raw
+ * bytes sit and a slice along the first axis (one byte range) is pread straight into the caller's
+ * array — one copy instead of two. h5wasm still opens the file (validation, metadata, filters).
  *
  * Writing uses a small pure-TypeScript HDF5 writer (superblock v2, version-2 object headers,
  * compact link storage, contiguous datasets). h5wasm cannot create enum datatypes (numpy bool, as
@@ -20,6 +23,10 @@ import type { Metadata, Filter } from 'h5wasm/node';
 /** The emscripten module type, as resolved by `h5wasm.ready`. */
 type H5ModuleBase = Awaited<typeof h5wasm.ready>;
 import { InputError } from '../util/errors.js';
+import { lookup3 } from './hdf5-checksum.js';
+import { H5Locator } from './hdf5-layout.js';
+
+export { lookup3 };
 
 // ---------------------------------------------------------------------------------------------
 // Reading (h5wasm)
@@ -97,17 +104,66 @@ export function h5ErrorReason(e: unknown): string {
   return s.split('\n')[0].slice(0, 200);
 }
 
+/** Options of `H5Reader.open`. */
+export interface H5OpenOptions {
+  /**
+   * Read unfiltered contiguous datasets with positioned reads straight from the file instead of
+   * through h5wasm (default true; false forces h5wasm, e.g. to compare the two paths).
+   */
+  direct?: boolean;
+  /**
+   * Datasets smaller than this many bytes are read through h5wasm (default 4 MiB): for them the
+   * saved copy is worth less than locating and verifying the extent (~1 ms).
+   */
+  directMinBytes?: number;
+}
+
+/** Where a dataset's raw bytes are, when they can be read directly. */
+export interface DirectExtent {
+  /** Absolute byte offset of element 0 in the file. */
+  addr: number;
+  /** Bytes of raw data (elements × element size). */
+  size: number;
+}
+
+/** Largest single pread (Node's limit is 2^31 − 1 bytes). */
+const PREAD_MAX = 1 << 30;
+
 /** An open HDF5 file for reading. */
 export class H5Reader {
   readonly file: InstanceType<typeof h5wasm.File>;
   readonly id: bigint;
   private closed = false;
-  private constructor(readonly path: string, readonly mod: H5Mod, file: InstanceType<typeof h5wasm.File>) {
+  /** Descriptor for metadata parsing, opened on first use. */
+  private fd: number | null = null;
+  /**
+   * One descriptor per directly read dataset: the kernel keeps readahead state per open file, and
+   * interleaved reads of visdata, flags and nsamples through one descriptor defeat it (cold cache).
+   */
+  private dsFds = new Map<string, number>();
+  private locator: H5Locator | null = null;
+  private readonly direct: boolean;
+  private readonly directMin: number;
+  /** Per dataset: its direct extent, or why it is read through h5wasm. */
+  private extents = new Map<string, DirectExtent | string>();
+  private metas = new Map<string, Metadata>();
+  private filterLists = new Map<string, Filter[]>();
+  private kinds = new Map<string, 'dataset' | 'group' | null>();
+  private constructor(
+    readonly path: string,
+    readonly mod: H5Mod,
+    file: InstanceType<typeof h5wasm.File>,
+    opts: H5OpenOptions,
+    /** File size when HDF5 opened (and validated) it. */
+    private readonly openSize: number,
+  ) {
     this.file = file;
     this.id = file.file_id;
+    this.direct = opts.direct ?? true;
+    this.directMin = opts.directMinBytes ?? 4 << 20;
   }
 
-  static async open(p: string): Promise<H5Reader> {
+  static async open(p: string, opts: H5OpenOptions = {}): Promise<H5Reader> {
     const mod = await h5ready();
     let st: fs.Stats;
     try {
@@ -126,12 +182,21 @@ export class H5Reader {
     if (typeof file.file_id !== 'bigint' || file.file_id < 0n) {
       throw new InputError(p, 'cannot open as HDF5');
     }
-    return new H5Reader(p, mod, file);
+    return new H5Reader(p, mod, file, opts, st.size);
   }
 
   close(): void {
     if (!this.closed) {
       this.closed = true;
+      for (const fd of [...this.dsFds.values(), ...(this.fd !== null ? [this.fd] : [])]) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          /* already gone */
+        }
+      }
+      this.fd = null;
+      this.dsFds.clear();
       try {
         this.file.close();
       } catch {
@@ -142,14 +207,18 @@ export class H5Reader {
 
   /** 'dataset' | 'group' | null if absent. */
   kind(obj: string): 'dataset' | 'group' | null {
-    try {
-      const t = this.mod.get_type(this.id, obj);
-      if (t === this.mod.H5O_TYPE_DATASET) return 'dataset';
-      if (t === this.mod.H5O_TYPE_GROUP) return 'group';
-      return null;
-    } catch {
-      return null;
+    // cached: every h5wasm call costs ~0.1 ms and the file is open read-only
+    let k = this.kinds.get(obj);
+    if (k === undefined) {
+      try {
+        const t = this.mod.get_type(this.id, obj);
+        k = t === this.mod.H5O_TYPE_DATASET ? 'dataset' : t === this.mod.H5O_TYPE_GROUP ? 'group' : null;
+      } catch {
+        k = null;
+      }
+      this.kinds.set(obj, k);
     }
+    return k;
   }
 
   has(obj: string): boolean {
@@ -166,19 +235,30 @@ export class H5Reader {
   }
 
   meta(ds: string): Metadata {
+    const cached = this.metas.get(ds);
+    if (cached) return cached;
     try {
-      return this.mod.get_dataset_metadata(this.id, ds);
+      const m = this.mod.get_dataset_metadata(this.id, ds);
+      this.metas.set(ds, m);
+      return m;
     } catch (e) {
       throw new InputError(this.path, `cannot read metadata of ${ds}: ${h5ErrorReason(e)}`, e);
     }
   }
 
   filters(ds: string): Filter[] {
-    return this.mod.get_dataset_filters(this.id, ds);
+    let f = this.filterLists.get(ds);
+    if (!f) {
+      f = this.mod.get_dataset_filters(this.id, ds);
+      this.filterLists.set(ds, f);
+    }
+    return f;
   }
 
   /** Throw a clear InputError if a dataset uses a filter we cannot decode. */
   checkFilters(ds: string): void {
+    // HDF5 applies filters only to chunked datasets: skip the h5wasm call for the others
+    if (this.meta(ds).chunks === null) return;
     for (const f of this.filters(ds)) {
       if (BUILTIN_FILTERS.has(f.id) || availablePlugins.has(f.id)) continue;
       const name = f.name ? ` "${f.name}"` : '';
@@ -211,24 +291,105 @@ export class H5Reader {
     const sz = m.size;
     if (!((m.type === 1 && (sz === 4 || sz === 8)) || (m.type === 0 && [1, 2, 4, 8].includes(sz)))) return null;
     const raw = new Uint8Array(n * sz);
-    if (m.shape.length === 0) {
-      const v = this.value(ds);
-      if (typeof v === 'bigint') return Float64Array.of(Number(v));
-      if (typeof v === 'number') return Float64Array.of(v);
-      return null;
-    }
-    this.readRaw(ds, m.shape.map(() => 0), m.shape, raw);
+    if (m.shape.length === 0) this.readAllH5(ds, raw);
+    else this.readRaw(ds, m.shape.map(() => 0), m.shape, raw);
     const b = raw.buffer;
-    if (m.type === 1) return sz === 8 ? new Float64Array(b) : Float64Array.from(new Float32Array(b));
+    // new Float64Array(typedArray) converts natively; Float64Array.from() walks an iterator (~20x slower)
+    if (m.type === 1) return sz === 8 ? new Float64Array(b) : new Float64Array(new Float32Array(b));
     const src =
       sz === 1 ? (m.signed ? new Int8Array(b) : raw) :
       sz === 2 ? (m.signed ? new Int16Array(b) : new Uint16Array(b)) :
       sz === 4 ? (m.signed ? new Int32Array(b) : new Uint32Array(b)) : null;
-    if (src) return Float64Array.from(src);
-    const big = m.signed ? new BigInt64Array(b) : new BigUint64Array(b);
+    if (src) return new Float64Array(src);
+    // 64-bit integers from their 32-bit halves: no BigInt per element. Exact below 2^53, which
+    // covers every UVH5 integer array (antenna numbers, counts, ids).
+    const w = new Uint32Array(b);
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = Number(big[i]);
+    for (let i = 0; i < n; i++) {
+      const hi = m.signed ? w[2 * i + 1] | 0 : w[2 * i + 1];
+      out[i] = hi * 4294967296 + w[2 * i];
+    }
     return out;
+  }
+
+  /**
+   * The dataset's extent in the file if its data can be read directly (unfiltered, contiguous,
+   * allocated, little-endian fixed-size elements, verified against h5wasm), else null. Throws
+   * InputError when the data would run past the end of the file (truncated file).
+   */
+  directExtent(ds: string): DirectExtent | null {
+    let e = this.extents.get(ds);
+    if (e === undefined) {
+      e = this.findExtent(ds);
+      this.extents.set(ds, e);
+    }
+    return typeof e === 'string' ? null : e;
+  }
+
+  /** Why `ds` is read through h5wasm ('' when it is read directly). */
+  directReason(ds: string): string {
+    const e = this.directExtent(ds) ?? this.extents.get(ds);
+    return typeof e === 'string' ? e : '';
+  }
+
+  private findExtent(ds: string): DirectExtent | string {
+    if (!this.direct) return 'direct reads disabled';
+    const m = this.meta(ds);
+    if (!m.shape || m.shape.length === 0) return 'scalar or null dataspace';
+    if (m.shape.some((s) => s === 0)) return 'empty';
+    if (m.shape.reduce((a, b) => a * b, 1) * m.size < this.directMin) return `smaller than ${this.directMin} bytes`;
+    if (m.chunks !== null) return 'chunked';
+    if (this.filters(ds).length > 0) return 'filtered';
+    const why = rawBytesDiffer(m);
+    if (why) return why;
+    if (this.fd === null) {
+      try {
+        this.fd = fs.openSync(this.path, 'r');
+      } catch (e) {
+        return `cannot open for direct reads: ${String(e)}`;
+      }
+    }
+    const fileSize = fs.fstatSync(this.fd).size;
+    this.locator ??= new H5Locator(this.fd, fileSize);
+    const loc = this.locator.locate(ds);
+    if (loc.kind !== 'contiguous') return loc.reason;
+    const n = m.shape.reduce((a, b) => a * b, 1);
+    const size = n * m.size;
+    if (loc.size !== -1 && loc.size !== size) return `layout size ${loc.size} != ${size} bytes from shape and type`;
+    if (loc.addr + size > fileSize) {
+      throw new InputError(
+        this.path,
+        `truncated file: dataset ${ds} needs bytes ${loc.addr}–${loc.addr + size} but the file has only ${fileSize} bytes`,
+      );
+    }
+    // Cheap guard against a parser mistake: the first and last elements must match h5wasm's.
+    const ext = { addr: loc.addr, size };
+    const rank = m.shape.length;
+    for (const idx of [m.shape.map(() => 0), m.shape.map((s) => s - 1)]) {
+      const viaH5 = new Uint8Array(m.size);
+      this.readRawH5(ds, idx, idx.map(() => 1), viaH5, 0, m.size);
+      const viaFd = new Uint8Array(m.size);
+      let lin = 0;
+      for (let d = 0; d < rank; d++) lin = lin * m.shape[d] + idx[d];
+      this.pread(ds, viaFd, 0, m.size, ext.addr + lin * m.size);
+      for (let i = 0; i < m.size; i++) if (viaH5[i] !== viaFd[i]) return 'direct read disagrees with h5wasm (layout not understood)';
+    }
+    this.dsFds.set(ds, fs.openSync(this.path, 'r'));
+    return ext;
+  }
+
+  /** Positioned read of exactly `len` bytes; a short read means the file is truncated. */
+  private pread(ds: string, out: Uint8Array, outOffset: number, len: number, pos: number): void {
+    const fd = this.dsFds.get(ds) ?? (this.fd as number);
+    let done = 0;
+    while (done < len) {
+      const n = fs.readSync(fd, out, outOffset + done, Math.min(len - done, PREAD_MAX), pos + done);
+      if (n <= 0) {
+        const size = fs.fstatSync(fd).size;
+        throw new InputError(this.path, `truncated file: dataset ${ds} needs bytes up to ${pos + len} but the file has only ${size} bytes`);
+      }
+      done += n;
+    }
   }
 
   /**
@@ -255,6 +416,60 @@ export class H5Reader {
     const total = nRows * rowBytes;
     if (out.length - outOffset < total) throw new Error(`readRaw: output buffer too small for ${ds}`);
     if (total === 0) return 0;
+    const ext = this.directExtent(ds);
+    if (ext) {
+      // One byte range iff, after the first dimension with count ≠ 1, every dimension is whole.
+      let k = 0;
+      while (k < count.length && count[k] === 1) k++;
+      let whole = true;
+      for (let d = k + 1; d < count.length; d++) if (offset[d] !== 0 || count[d] !== shape[d]) whole = false;
+      if (whole) {
+        let lin = 0;
+        for (let d = 0; d < shape.length; d++) lin = lin * shape[d] + offset[d];
+        this.pread(ds, out, outOffset, total, ext.addr + lin * elem);
+        return total;
+      }
+    }
+    return this.readRawH5(ds, offset, count, out, outOffset, maxSliceBytes);
+  }
+
+  /**
+   * A whole small dataset (e.g. a scalar) as raw bytes through h5wasm: much cheaper than the
+   * high-level `.value`, which builds a Dataset object and re-reads its metadata.
+   */
+  private readAllH5(ds: string, out: Uint8Array): void {
+    const n = out.length;
+    const ptr = this.mod._malloc(Math.max(n, 8));
+    if (ptr === 0) throw new Error(`readAllH5: wasm allocation of ${n} bytes failed`);
+    try {
+      this.mod.get_dataset_data(this.id, ds, null, null, null, BigInt(ptr));
+      out.set(this.mod.HEAPU8.subarray(ptr, ptr + n));
+    } catch (e) {
+      throw new InputError(this.path, `cannot read ${ds}: ${h5ErrorReason(e)}`, e);
+    } finally {
+      this.mod._free(ptr);
+    }
+  }
+
+  /** readRaw through h5wasm's wasm heap (any layout, filters, byte order). */
+  private readRawH5(ds: string, offset: number[], count: number[], out: Uint8Array, outOffset: number, maxSliceBytes: number): number {
+    // HDF5 zero-fills reads past the end of the file (by design, for the sec2 driver), so a file
+    // cut short after it was opened would come back as zeros: refuse instead.
+    let now = -1;
+    try {
+      now = fs.statSync(this.path).size;
+    } catch {
+      /* unlinked while open: the descriptor still holds the whole file */
+    }
+    if (now >= 0 && now < this.openSize) {
+      throw new InputError(this.path, `truncated file: it shrank from ${this.openSize} to ${now} bytes while open (reading ${ds})`);
+    }
+    const elem = this.meta(ds).size;
+    let rowElems = 1;
+    for (let d = 1; d < count.length; d++) rowElems *= count[d];
+    const rowBytes = rowElems * elem;
+    const nRows = count.length > 0 ? count[0] : 1;
+    const total = nRows * rowBytes;
     const rowsPerSlice = Math.max(1, Math.floor(maxSliceBytes / Math.max(rowBytes, 1)));
     const scratchBytes = Math.min(nRows, rowsPerSlice) * rowBytes;
     const ptr = this.mod._malloc(scratchBytes);
@@ -277,6 +492,34 @@ export class H5Reader {
       this.mod._free(ptr);
     }
     return total;
+  }
+}
+
+/**
+ * Why the raw file bytes of this datatype would differ from what h5wasm returns ('' if they do
+ * not): h5wasm converts big-endian to little-endian, and variable-length or reference data are
+ * pointers into the file, not values.
+ */
+function rawBytesDiffer(m: Metadata): string {
+  if (m.vlen) return 'variable-length data';
+  switch (m.type) {
+    case 0: // integer
+    case 1: // float
+    case 8: // enum (order is that of its base integer type)
+      return m.size === 1 || m.littleEndian ? '' : 'big-endian data';
+    case 3: // fixed-length string: bytes, no order
+      return '';
+    case 6: {
+      const members = m.compound_type?.members ?? [];
+      if (members.length === 0) return 'compound without members';
+      for (const c of members) {
+        const w = rawBytesDiffer(c);
+        if (w) return `member ${c.name}: ${w}`;
+      }
+      return '';
+    }
+    default:
+      return `datatype class ${m.type}`;
   }
 }
 
@@ -376,47 +619,6 @@ class Bytes {
   out(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
-}
-
-/** Jenkins lookup3 hashlittle(), the checksum of HDF5 v2 metadata (H5_checksum_lookup3). */
-export function lookup3(k: Uint8Array, initval = 0): number {
-  let length = k.length;
-  let a = (0xdeadbeef + length + initval) >>> 0;
-  let b = a;
-  let c = a;
-  const rot = (x: number, s: number): number => ((x << s) | (x >>> (32 - s))) >>> 0;
-  let o = 0;
-  while (length > 12) {
-    a = (a + (k[o] | (k[o + 1] << 8) | (k[o + 2] << 16) | (k[o + 3] << 24))) >>> 0;
-    b = (b + (k[o + 4] | (k[o + 5] << 8) | (k[o + 6] << 16) | (k[o + 7] << 24))) >>> 0;
-    c = (c + (k[o + 8] | (k[o + 9] << 8) | (k[o + 10] << 16) | (k[o + 11] << 24))) >>> 0;
-    // mix
-    a = (a - c) >>> 0; a = (a ^ rot(c, 4)) >>> 0; c = (c + b) >>> 0;
-    b = (b - a) >>> 0; b = (b ^ rot(a, 6)) >>> 0; a = (a + c) >>> 0;
-    c = (c - b) >>> 0; c = (c ^ rot(b, 8)) >>> 0; b = (b + a) >>> 0;
-    a = (a - c) >>> 0; a = (a ^ rot(c, 16)) >>> 0; c = (c + b) >>> 0;
-    b = (b - a) >>> 0; b = (b ^ rot(a, 19)) >>> 0; a = (a + c) >>> 0;
-    c = (c - b) >>> 0; c = (c ^ rot(b, 4)) >>> 0; b = (b + a) >>> 0;
-    length -= 12;
-    o += 12;
-  }
-  // tail: up to 12 remaining bytes, added byte-wise into a, b, c (hashlittle's byte path)
-  if (length === 0) return c;
-  for (let t = length - 1; t >= 0; t--) {
-    const v = (k[o + t] << (8 * (t % 4))) >>> 0;
-    if (t >= 8) c = (c + v) >>> 0;
-    else if (t >= 4) b = (b + v) >>> 0;
-    else a = (a + v) >>> 0;
-  }
-  // final
-  c = (c ^ b) >>> 0; c = (c - rot(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rot(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rot(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rot(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rot(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rot(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rot(b, 24)) >>> 0;
-  return c;
 }
 
 /** Datatype message body (HDF5 spec IV.A.2.d). */

@@ -2,6 +2,9 @@
  * UVH5 reader (pyuvdata's HDF5 visibility format, as written by the DSA-110 correlator and by
  * current pyuvdata). Metadata come from `Header/`, visibilities from `Data/` and are returned in
  * stored order: interleaved complex64, flags as 0/1 bytes, nsamples as float32.
+ * Unfiltered contiguous Data/ datasets (what the correlator and our simulator write) are read
+ * with one pread per slice straight into the caller's arrays (see H5Reader.directExtent);
+ * complex64 visdata need no conversion at all. Chunked/filtered data go through h5wasm.
  */
 import { DsaError, InputError } from '../util/errors.js';
 import { DEG } from '../astro/constants.js';
@@ -142,7 +145,8 @@ class HeaderReader {
       if (required) throw new InputError(this.file, `missing Header/${name}`);
       return NaN;
     }
-    const a = flatNumbers(this.raw(name));
+    // raw numeric read first (~10x cheaper than h5wasm's .value); other types via .value
+    const a = this.h5.numeric(`Header/${name}`) ?? flatNumbers(this.raw(name));
     if (a.length !== 1 || !Number.isFinite(a[0])) throw new InputError(this.file, `Header/${name} is not a scalar number`);
     return a[0];
   }
@@ -168,8 +172,10 @@ class HeaderReader {
     if (!a) return undefined;
     const out = new Int32Array(a.length);
     for (let i = 0; i < a.length; i++) {
-      if (!Number.isInteger(a[i]) || Math.abs(a[i]) > 2 ** 31) throw new InputError(this.file, `Header/${name} holds a non-integer or out-of-range value`);
-      out[i] = a[i];
+      const v = a[i];
+      // (v | 0) === v exactly for integers representable as int32 (NaN, fractions, overflow fail)
+      if ((v | 0) !== v) throw new InputError(this.file, `Header/${name} holds a non-integer or out-of-range value`);
+      out[i] = v;
     }
     return out;
   }
@@ -279,7 +285,12 @@ function readMetaFrom(h5: H5Reader, file: string): { meta: Uvh5Meta; layout: Dat
 
   // --- baseline-time axis ---
   const times = H.f64('time_array', nBlts) as Float64Array;
-  const uniqueTimes = Float64Array.from(times).sort();
+  // Distinct times: sort only the heads of runs of equal values (24 of them for the time-major
+  // files DSA-110 writes, instead of sorting all Nblts values).
+  let nHeads = 0;
+  const heads = new Float64Array(times.length);
+  for (let i = 0; i < times.length; i++) if (i === 0 || times[i] !== times[i - 1]) heads[nHeads++] = times[i];
+  const uniqueTimes = heads.subarray(0, nHeads).sort();
   let nu = 0;
   for (let i = 0; i < uniqueTimes.length; i++) if (i === 0 || uniqueTimes[i] !== uniqueTimes[nu - 1]) uniqueTimes[nu++] = uniqueTimes[i];
   const uniqueTimesOut = uniqueTimes.slice(0, nu);
@@ -479,10 +490,54 @@ function readPhaseCenterCatalog(h5: H5Reader, H: HeaderReader, file: string): Ca
 
 const SLICE_BYTES = 64 << 20;
 
+/** Scratch bytes for type conversion, kept per open file so streaming reads do not reallocate. */
+class Scratch {
+  private buf = new Uint8Array(0);
+  get(n: number): Uint8Array {
+    if (this.buf.length < n) this.buf = new Uint8Array(n);
+    return this.buf.subarray(0, n);
+  }
+}
+
+/** visdata elements [i0, i0 + m) of raw compound bytes `raw` → interleaved float32 at `o`. */
+function convertVis(L: DataLayout, raw: Uint8Array, m: number, vis: Float32Array, o: number): void {
+  const es = L.visElem;
+  const w = L.visType === 'c16' ? 8 : 4;
+  if (es % w === 0 && L.offR % w === 0 && L.offI % w === 0 && raw.byteOffset % w === 0) {
+    // aligned members: typed-array view, no per-element DataView calls
+    const src = L.visType === 'c16' ? new Float64Array(raw.buffer, raw.byteOffset, (m * es) / 8)
+      : L.visType === 'c8' ? new Float32Array(raw.buffer, raw.byteOffset, (m * es) / 4)
+      : new Int32Array(raw.buffer, raw.byteOffset, (m * es) / 4);
+    const stride = es / w;
+    const r = L.offR / w;
+    const im = L.offI / w;
+    for (let i = 0, j = 0; i < m; i++, j += stride) {
+      vis[o + 2 * i] = src[j + r];
+      vis[o + 2 * i + 1] = src[j + im];
+    }
+    return;
+  }
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  for (let i = 0; i < m; i++) {
+    const a = i * es;
+    if (L.visType === 'c16') {
+      vis[o + 2 * i] = dv.getFloat64(a + L.offR, true);
+      vis[o + 2 * i + 1] = dv.getFloat64(a + L.offI, true);
+    } else if (L.visType === 'c8') {
+      vis[o + 2 * i] = dv.getFloat32(a + L.offR, true);
+      vis[o + 2 * i + 1] = dv.getFloat32(a + L.offI, true);
+    } else {
+      vis[o + 2 * i] = dv.getInt32(a + L.offR, true);
+      vis[o + 2 * i + 1] = dv.getInt32(a + L.offI, true);
+    }
+  }
+}
+
 function readBltsImpl(
   h5: H5Reader,
   meta: Uvh5Meta,
   L: DataLayout,
+  scratch: Scratch,
   start: number,
   end: number,
   out: { vis: Float32Array; flags: Uint8Array; nsamples: Float32Array },
@@ -501,37 +556,17 @@ function readBltsImpl(
   const cnts = (k: number): number[] => (L.rank === 4 ? [k, 1, meta.nFreqs, meta.nPols] : [k, meta.nFreqs, meta.nPols]);
 
   // visdata
-  if (L.visType === 'c8' && L.offR === 0 && L.offI === 4) {
-    // stored layout equals ours: read straight into the output array's bytes
+  if (L.visType === 'c8' && L.visElem === 8 && L.offR === 0 && L.offI === 4) {
+    // stored layout equals ours (interleaved complex64): read straight into the output array
     h5.readRaw('Data/visdata', offs(start), cnts(n), new Uint8Array(out.vis.buffer, out.vis.byteOffset, 2 * n * per * 4), 0, SLICE_BYTES);
   } else {
     const rowBytes = per * L.visElem;
     const rowsPer = Math.max(1, Math.floor(SLICE_BYTES / rowBytes));
-    const tmp = new Uint8Array(Math.min(n, rowsPer) * rowBytes);
-    const dv = new DataView(tmp.buffer);
+    const tmp = scratch.get(Math.min(n, rowsPer) * rowBytes);
     for (let r0 = 0; r0 < n; r0 += rowsPer) {
       const k = Math.min(rowsPer, n - r0);
       h5.readRaw('Data/visdata', offs(start + r0), cnts(k), tmp, 0, SLICE_BYTES);
-      const m = k * per;
-      const o = 2 * r0 * per;
-      const vis = out.vis;
-      const es = L.visElem;
-      if (L.visType === 'c16') {
-        for (let i = 0; i < m; i++) {
-          vis[o + 2 * i] = dv.getFloat64(i * es + L.offR, true);
-          vis[o + 2 * i + 1] = dv.getFloat64(i * es + L.offI, true);
-        }
-      } else if (L.visType === 'c8') {
-        for (let i = 0; i < m; i++) {
-          vis[o + 2 * i] = dv.getFloat32(i * es + L.offR, true);
-          vis[o + 2 * i + 1] = dv.getFloat32(i * es + L.offI, true);
-        }
-      } else {
-        for (let i = 0; i < m; i++) {
-          vis[o + 2 * i] = dv.getInt32(i * es + L.offR, true);
-          vis[o + 2 * i + 1] = dv.getInt32(i * es + L.offI, true);
-        }
-      }
+      convertVis(L, tmp, k * per, out.vis, 2 * r0 * per);
     }
   }
 
@@ -547,8 +582,8 @@ function readBltsImpl(
   } else {
     const rowBytes = per * L.nsElem;
     const rowsPer = Math.max(1, Math.floor(SLICE_BYTES / rowBytes));
-    const tmp = new Uint8Array(Math.min(n, rowsPer) * rowBytes);
-    const dv = new DataView(tmp.buffer);
+    const tmp = scratch.get(Math.min(n, rowsPer) * rowBytes);
+    const dv = new DataView(tmp.buffer, tmp.byteOffset, tmp.byteLength);
     const sm = h5.meta('Data/nsamples');
     for (let r0 = 0; r0 < n; r0 += rowsPer) {
       const k = Math.min(rowsPer, n - r0);
@@ -567,22 +602,34 @@ function readBltsImpl(
   }
 }
 
+/** Options of `openUvh5`. */
+export interface Uvh5OpenOptions {
+  /**
+   * Read unfiltered contiguous Data/ datasets directly from the file (default true); false
+   * reads everything through h5wasm (used by tests to compare the two paths).
+   */
+  direct?: boolean;
+  /** Smallest dataset read directly (bytes; default 4 MiB). */
+  directMinBytes?: number;
+}
+
 /** Open a UVH5 file and read its metadata; read data with `readBlts`, then `close()`. */
-export async function openUvh5(path: string): Promise<Uvh5Handle> {
-  const h5 = await H5Reader.open(path);
+export async function openUvh5(path: string, opts: Uvh5OpenOptions = {}): Promise<Uvh5Handle> {
+  const h5 = await H5Reader.open(path, opts);
   try {
     const { meta, layout } = readMetaFrom(h5, path);
     const per = meta.nFreqs * meta.nPols;
+    const scratch = new Scratch();
     return {
       meta,
       readBlts(start: number, end: number): Uvh5Data {
         const n = Math.max(0, end - start);
         const out = { vis: new Float32Array(2 * n * per), flags: new Uint8Array(n * per), nsamples: new Float32Array(n * per) };
-        readBltsImpl(h5, meta, layout, start, end, out);
+        readBltsImpl(h5, meta, layout, scratch, start, end, out);
         return { meta, ...out };
       },
       readBltsInto(start, end, out) {
-        readBltsImpl(h5, meta, layout, start, end, out);
+        readBltsImpl(h5, meta, layout, scratch, start, end, out);
       },
       close() {
         h5.close();
@@ -600,8 +647,8 @@ export async function readUvh5Meta(path: string): Promise<Uvh5Meta> {
   return h.meta;
 }
 
-export async function readUvh5Data(path: string, opts: { bltStart?: number; bltEnd?: number } = {}): Promise<Uvh5Data> {
-  const h = await openUvh5(path);
+export async function readUvh5Data(path: string, opts: { bltStart?: number; bltEnd?: number } & Uvh5OpenOptions = {}): Promise<Uvh5Data> {
+  const h = await openUvh5(path, opts);
   try {
     return h.readBlts(opts.bltStart ?? 0, opts.bltEnd ?? h.meta.nBlts);
   } finally {
