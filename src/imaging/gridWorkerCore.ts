@@ -7,7 +7,7 @@
  */
 import { Fft1d, initFft } from './fft.js';
 import {
-  applyShiftPhase, colsAdjoint, colsForward, degridPlane, finishImage, gridPlane, rowsAdjoint, rowsForward, startAdjoint,
+  applyShiftPhase, colsAdjoint, colsForward, degridPlane, degridPlanePart, finishImage, gridPlane, rowsAdjoint, rowsForward, startAdjoint,
   type GridPlan,
 } from './gridder.js';
 
@@ -16,9 +16,10 @@ export interface WorkerRanges {
   r0: number; r1: number;
   /** Image columns [c0, c1). */
   c0: number; c1: number;
-  /** Visibility rows [v0, v1), also image rows [y0, y1) for per-pixel work. */
+  /** Visibility rows [v0, v1) (weighting, phasing; degridding of unsorted plans). */
   v0: number; v1: number;
-  y0: number; y1: number;
+  /** This worker's index and the number of workers (shares of each plane's rows when degridding). */
+  part: number; parts: number;
 }
 
 export interface SharedBuffers {
@@ -46,8 +47,8 @@ export type WorkerRequest =
   | { op: 'prepare'; mode: PrepareMode }            // y = (vis | vis − [y of the last predict] | 1)·weight·e^{−2πi w s}
   | { op: 'gridRows'; p: number }                    // zero own band rows, spread plane p, row FFTs
   | { op: 'gridCols'; first: boolean }               // column FFTs, Horner accumulation
-  | { op: 'finish' }                                 // img = Re(acc·e0)·corr on own image rows
-  | { op: 'startAdjoint' }                           // acc = img·corr·conj(e0) on own image rows; y = 0
+  | { op: 'finish' }                                 // img = Re(acc·e0)·corr on own image columns
+  | { op: 'startAdjoint' }                           // acc = img·corr·conj(e0) on own image columns; y = 0
   | { op: 'degridCols'; step: boolean }              // (step) + column inverse FFTs → inter
   | { op: 'degridRows' }                             // own band rows: inverse row FFTs → grid
   | { op: 'degridVis'; p: number }                   // own visibility rows: interpolate plane p
@@ -59,12 +60,15 @@ export class GridWorkerCore {
   private rg!: WorkerRanges;
   private fu: Fft1d | undefined;
   private fv: Fft1d | undefined;
+  /** Own grid band holds degridding data (must be zeroed before the next gridding plane). */
+  private gridDirty = false;
 
   async handle(msg: WorkerRequest): Promise<void> {
     switch (msg.op) {
       case 'init': {
         await initFft();
         this.plan = msg.plan; this.bufs = msg.bufs; this.rg = msg.ranges;
+        this.gridDirty = true;
         if (this.fu?.n !== this.plan.Nu) { this.fu?.dispose(); this.fu = new Fft1d(this.plan.Nu); }
         if (this.fv?.n !== this.plan.Nv) { this.fv?.dispose(); this.fv = new Fft1d(this.plan.Nv); }
         return;
@@ -93,7 +97,8 @@ export class GridWorkerCore {
         if (r1 <= r0) return;
         const Nu = this.plan.Nu;
         const own = this.bufs.grid.subarray(2 * (r0 - this.plan.vLo) * Nu, 2 * (r1 - this.plan.vLo) * Nu);
-        own.fill(0);
+        // rowsForward zeroes the rows it reads; only a degridding pass leaves data behind
+        if (this.gridDirty) { own.fill(0); this.gridDirty = false; }
         gridPlane(this.plan, msg.p, this.bufs.y, own, r0, r1);
         rowsForward(this.plan, this.fu as Fft1d, own, r0, r1, this.bufs.inter);
         return;
@@ -102,10 +107,10 @@ export class GridWorkerCore {
         colsForward(this.plan, this.fv as Fft1d, this.bufs.inter, this.rg.c0, this.rg.c1, this.bufs.acc, msg.first);
         return;
       case 'finish':
-        finishImage(this.plan, this.bufs.acc, this.bufs.img, 1, this.rg.y0, this.rg.y1);
+        finishImage(this.plan, this.bufs.acc, this.bufs.img, 1, this.rg.c0, this.rg.c1);
         return;
       case 'startAdjoint':
-        startAdjoint(this.plan, this.bufs.img, this.bufs.acc, this.rg.y0, this.rg.y1);
+        startAdjoint(this.plan, this.bufs.img, this.bufs.acc, this.rg.c0, this.rg.c1);
         this.bufs.y.fill(0, 2 * this.rg.v0 * this.plan.nChan, 2 * this.rg.v1 * this.plan.nChan);
         return;
       case 'degridCols':
@@ -117,10 +122,12 @@ export class GridWorkerCore {
         const Nu = this.plan.Nu;
         const own = this.bufs.grid.subarray(2 * (r0 - this.plan.vLo) * Nu, 2 * (r1 - this.plan.vLo) * Nu);
         rowsAdjoint(this.plan, this.fu as Fft1d, this.bufs.inter, r0, r1, own);
+        this.gridDirty = true;
         return;
       }
       case 'degridVis':
-        degridPlane(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.plan.vLo, this.plan.vHi + 1, this.rg.v0, this.rg.v1);
+        if (this.plan.wGroupStart) degridPlanePart(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.rg.part, this.rg.parts);
+        else degridPlane(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.plan.vLo, this.plan.vHi + 1, this.rg.v0, this.rg.v1);
         return;
       case 'unshift':
         applyShiftPhase(this.plan, this.bufs.y, 1, this.rg.v0, this.rg.v1);

@@ -23,6 +23,7 @@ import { DsaError } from '../util/errors.js';
 import { EsKernel, type KernelSpec } from './kernel.js';
 import { Fft1d, goodFftSize } from './fft.js';
 import type { ImageGeometry } from './types.js';
+import { TILE_V, planeRows, tileRange } from './vis-order.js';
 
 export interface GridderOptions {
   /** Grid oversampling σ (padded grid / image side), default 2. */
@@ -55,7 +56,7 @@ export interface GridPlan {
   dw: number; w0: number; nShift: number;
   /** Per row: min and max over channels of the continuous w-plane coordinate wg. */
   rowWgMin: Float64Array; rowWgMax: Float64Array;
-  /** Per pixel: z = e^{−2πi dw x} (interleaved), e0 = e^{−2πi w0 x} (interleaved), corr = (−1)^(jx+jy)/(ψuψvψw). */
+  /** Per pixel, column-major (p = ix·ny + iy): z = e^{−2πi dw x} (interleaved), e0 = e^{−2πi w0 x} (interleaved), corr = (−1)^(jx+jy)/(ψuψvψw). */
   z: Float32Array; e0: Float32Array; corr: Float32Array;
   /** Visibilities beyond the padded grid (excluded from imaging, predicted as 0). */
   nOutside: number;
@@ -66,6 +67,11 @@ export interface GridPlan {
    * halves the w range and so the number of w-planes. applyShiftPhase conjugates those rows.
    */
   flip: Uint8Array;
+  /**
+   * Set by orderRowsForGridding (vis-order.ts) on single-channel plans whose rows are sorted by
+   * (first w-plane, v tile, u tile): rows with first w-plane g are [wGroupStart[g], wGroupStart[g+1]).
+   */
+  wGroupStart?: Int32Array;
 }
 
 /** Build the gridding plan for a uv coverage and an image geometry. */
@@ -152,7 +158,7 @@ export function makeGridPlan(
     const m = (iy - ny / 2) * cellRad;
     for (let ix = 0; ix < nx; ix++) {
       const l = -(ix - nx / 2) * cellRad;
-      const p = iy * nx + ix;
+      const p = ix * ny + iy; // column-major, as the column passes use them
       const sign = ((ix - nx / 2 + iy - ny / 2) & 1) ? -1 : 1;
       let pw = 1;
       if (wStacking) {
@@ -233,7 +239,20 @@ function shiftPhase(plan: GridPlan, vis: Float32Array, sign: 1 | -1, rowLo: numb
  * rowLo..rowHi−1, Nu complex float64 each.
  */
 export function gridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number): void {
-  spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, false, 0, plan.nRow);
+  const gs = plan.wGroupStart;
+  if (!gs) { spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, false, 0, plan.nRow); return; }
+  // Sorted rows: only the groups whose W w-taps include p, and in each only the v tiles that can
+  // reach this band (one tile of margin each side against rounding at the tile edges).
+  const nG = gs.length - 1;
+  const g0 = plan.wStacking ? Math.max(0, p - plan.W + 1) : 0, g1 = plan.wStacking ? Math.min(nG - 1, p) : nG - 1;
+  const whole = rowLo <= plan.vLo && rowHi > plan.vHi;
+  const tvLo = Math.floor((rowLo - plan.W) / TILE_V) - 1, tvHi = Math.floor(rowHi / TILE_V) + 1;
+  for (let g = g0; g <= g1; g++) {
+    let a = gs[g], b = gs[g + 1];
+    if (a >= b) continue;
+    if (!whole) [a, b] = tileRange(plan, a, b, tvLo, tvHi);
+    spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, false, a, b);
+  }
 }
 
 /**
@@ -242,6 +261,16 @@ export function gridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Fl
  */
 export function degridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number, visLo = 0, visHi = plan.nRow): void {
   spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, true, visLo, visHi);
+}
+
+/**
+ * Degrid part `part` of `parts` of the rows plane p touches (sorted plans: an equal share of the
+ * plane's contiguous row range, so every worker is busy on every plane; otherwise a share of all rows).
+ */
+export function degridPlanePart(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, part: number, parts: number): void {
+  const [lo, hi] = planeRows(plan, p);
+  const a = lo + Math.floor(((hi - lo) * part) / parts), b = lo + Math.floor(((hi - lo) * (part + 1)) / parts);
+  if (b > a) spreadOrInterp(plan, p, vis, grid, plan.vLo, plan.vHi + 1, true, a, b);
 }
 
 /** Scratch tap arrays (one set per thread; the functions below are not re-entrant). */
@@ -369,145 +398,132 @@ function interpPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64
   }
 }
 
+/*
+ * Layouts of the FFT passes. inter (between row and column FFTs) is column-major: image column ix
+ * holds the band rows vLo..vHi contiguously (inter[ix·nBand + row − vLo]); acc/cur and the per-pixel
+ * tables z, e0, corr are column-major too (p = ix·ny + iy). Then every column FFT reads and writes
+ * one contiguous run, and the transposes happen once per 16 grid rows in a small L2-resident
+ * buffer instead of striding through 400 MB per plane (which cost ~3× the FFTs themselves).
+ */
+
+/** Grid rows per transpose block of the row passes. */
+const ROW_BLOCK = 16;
+/** Per-thread scratch of the row passes: ROW_BLOCK rows × nx complex. */
+let rowBuf: Float32Array = new Float32Array(0);
+
 /**
- * Row pass (gridding direction): FFT grid rows [rowLo,rowHi) along u (forward) and keep the nx
- * image columns, into inter rows (row − vLo), nx complex float32 each.
+ * Row pass (gridding direction): FFT grid rows [rowLo,rowHi) along u (forward), keep the nx image
+ * columns, and store them transposed into inter. The grid rows are zeroed as they are read, so
+ * the grid is ready for the next plane without a separate fill.
  */
 export function rowsForward(plan: GridPlan, fft: Fft1d, grid: Float64Array, rowLo: number, rowHi: number, inter: Float32Array): void {
-  const { Nu, nx, uLo, uHi } = plan;
+  const { Nu, nx, uLo, uHi, vLo, vHi } = plan;
+  const nBand = vHi - vLo + 1, half = nx / 2;
   const tag = `rf${uLo}:${uHi}`;
-  for (let row = rowLo; row < rowHi; row++) {
-    const inp = fft.inputZeroedFor(tag);
-    const g0 = 2 * (row - rowLo) * Nu;
-    for (let k = 2 * uLo; k < 2 * (uHi + 1); k++) inp[k] = grid[g0 + k];
-    fft.run(-1);
-    const out = fft.output();
-    const o = 2 * (row - plan.vLo) * nx;
-    // pixel ix ↔ offset j = ix − nx/2 ↔ FFT index j mod Nu
-    const half = nx / 2;
-    inter.set(out.subarray(2 * (Nu - half), 2 * Nu), o);
-    inter.set(out.subarray(0, 2 * half), o + 2 * half);
-  }
-}
-
-/** Adjoint of rowsForward: inter rows → grid rows [rowLo,rowHi) by inverse FFT along u (u-band only). */
-export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float64Array): void {
-  const { Nu, nx, uLo, uHi } = plan;
-  const half = nx / 2;
-  const tag = `ra${nx}`;
-  for (let row = rowLo; row < rowHi; row++) {
-    const inp = fft.inputZeroedFor(tag);
-    const o = 2 * (row - plan.vLo) * nx;
-    inp.set(inter.subarray(o, o + 2 * half), 2 * (Nu - half));
-    inp.set(inter.subarray(o + 2 * half, o + 2 * nx), 0);
-    fft.run(1);
-    const out = fft.output();
-    const g0 = 2 * (row - rowLo) * Nu;
-    for (let k = 2 * uLo; k < 2 * (uHi + 1); k++) grid[g0 + k] = out[k];
-  }
-}
-
-/** Columns are processed in blocks of this many so that inter/acc are read in cache-line runs. */
-const COL_BLOCK = 32;
-
-/**
- * Column pass (gridding direction) for image columns [ixLo, ixHi): FFT along v of the band rows
- * held in inter, then Horner-accumulate into acc (complex float64 per pixel): acc = acc·z + P.
- */
-export function colsForward(plan: GridPlan, fft: Fft1d, inter: Float32Array, ixLo: number, ixHi: number, acc: Float64Array, first: boolean): void {
-  const { Nv, nx, ny, vLo, vHi, z } = plan;
-  const half = ny / 2;
-  const nBand = vHi - vLo + 1;
-  const blk = new Float32Array(2 * COL_BLOCK * nBand);
-  const tag = `cf${vLo}:${vHi}`;
-  if (tmpCol.length < 2 * COL_BLOCK * Math.max(ny, nBand)) tmpCol = new Float32Array(2 * COL_BLOCK * Math.max(ny, nBand));
-  for (let x0 = ixLo; x0 < ixHi; x0 += COL_BLOCK) {
-    const nb = Math.min(COL_BLOCK, ixHi - x0);
-    // gather band rows of nb columns: blk[b][row]
-    for (let row = 0; row < nBand; row++) {
-      const s = 2 * (row * nx + x0);
-      for (let b = 0; b < nb; b++) {
-        const d = 2 * (b * nBand + row);
-        blk[d] = inter[s + 2 * b]; blk[d + 1] = inter[s + 2 * b + 1];
-      }
-    }
-    for (let b = 0; b < nb; b++) {
+  if (rowBuf.length < 2 * ROW_BLOCK * nx) rowBuf = new Float32Array(2 * ROW_BLOCK * nx);
+  const buf = rowBuf;
+  for (let row0 = rowLo; row0 < rowHi; row0 += ROW_BLOCK) {
+    const nr = Math.min(ROW_BLOCK, rowHi - row0);
+    for (let rb = 0; rb < nr; rb++) {
       const inp = fft.inputZeroedFor(tag);
-      inp.set(blk.subarray(2 * b * nBand, 2 * (b + 1) * nBand), 2 * vLo);
+      const g0 = 2 * (row0 + rb - rowLo) * Nu;
+      for (let k = 2 * uLo; k < 2 * (uHi + 1); k++) inp[k] = grid[g0 + k];
+      grid.fill(0, g0 + 2 * uLo, g0 + 2 * (uHi + 1));
       fft.run(-1);
       const out = fft.output();
-      // keep ny outputs: pixel iy ↔ j = iy − ny/2 ↔ index j mod Nv; store blk[b][iy] (nBand ≥ … so reuse a second region)
-      const o = 2 * b * ny;
-      tmpCol.set(out.subarray(2 * (Nv - half), 2 * Nv), o);
-      tmpCol.set(out.subarray(0, 2 * half), o + 2 * half);
+      // pixel ix ↔ offset j = ix − nx/2 ↔ FFT index j mod Nu
+      buf.set(out.subarray(2 * (Nu - half), 2 * Nu), 2 * rb * nx);
+      buf.set(out.subarray(0, 2 * half), 2 * rb * nx + 2 * half);
     }
-    for (let iy = 0; iy < ny; iy++) {
-      let q = 2 * (iy * nx + x0);
-      for (let b = 0; b < nb; b++, q += 2) {
-        const t = 2 * (b * ny + iy);
-        const pr = tmpCol[t], pi = tmpCol[t + 1];
-        if (first) { acc[q] = pr; acc[q + 1] = pi; }
-        else {
-          const ar = acc[q], ai = acc[q + 1], zr = z[q], zi = z[q + 1];
-          acc[q] = ar * zr - ai * zi + pr;
-          acc[q + 1] = ar * zi + ai * zr + pi;
-        }
+    const r0 = row0 - vLo;
+    for (let ix = 0; ix < nx; ix++) {
+      const d = 2 * (ix * nBand + r0);
+      for (let rb = 0, s = 2 * ix; rb < nr; rb++, s += 2 * nx) { inter[d + 2 * rb] = buf[s]; inter[d + 2 * rb + 1] = buf[s + 1]; }
+    }
+  }
+}
+
+/** Adjoint of rowsForward: inter (column-major) → grid rows [rowLo,rowHi) by inverse FFT along u (u-band only). */
+export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float64Array): void {
+  const { Nu, nx, uLo, uHi, vLo, vHi } = plan;
+  const nBand = vHi - vLo + 1, half = nx / 2;
+  const tag = `ra${nx}`;
+  if (rowBuf.length < 2 * ROW_BLOCK * nx) rowBuf = new Float32Array(2 * ROW_BLOCK * nx);
+  const buf = rowBuf;
+  for (let row0 = rowLo; row0 < rowHi; row0 += ROW_BLOCK) {
+    const nr = Math.min(ROW_BLOCK, rowHi - row0);
+    const r0 = row0 - vLo;
+    for (let ix = 0; ix < nx; ix++) {
+      const s = 2 * (ix * nBand + r0);
+      for (let rb = 0, d = 2 * ix; rb < nr; rb++, d += 2 * nx) { buf[d] = inter[s + 2 * rb]; buf[d + 1] = inter[s + 2 * rb + 1]; }
+    }
+    for (let rb = 0; rb < nr; rb++) {
+      const inp = fft.inputZeroedFor(tag);
+      const o = 2 * rb * nx;
+      inp.set(buf.subarray(o, o + 2 * half), 2 * (Nu - half));
+      inp.set(buf.subarray(o + 2 * half, o + 2 * nx), 0);
+      fft.run(1);
+      const out = fft.output();
+      const g0 = 2 * (row0 + rb - rowLo) * Nu;
+      for (let k = 2 * uLo; k < 2 * (uHi + 1); k++) grid[g0 + k] = out[k];
+    }
+  }
+}
+
+/**
+ * Column pass (gridding direction) for image columns [ixLo, ixHi): FFT along v of the band held
+ * in inter, then Horner-accumulate into acc (complex float64, column-major): acc = acc·z + P.
+ */
+export function colsForward(plan: GridPlan, fft: Fft1d, inter: Float32Array, ixLo: number, ixHi: number, acc: Float64Array, first: boolean): void {
+  const { Nv, ny, vLo, vHi, z } = plan;
+  const half = ny / 2;
+  const nBand = vHi - vLo + 1;
+  const tag = `cf${vLo}:${vHi}`;
+  for (let ix = ixLo; ix < ixHi; ix++) {
+    const inp = fft.inputZeroedFor(tag);
+    inp.set(inter.subarray(2 * ix * nBand, 2 * (ix + 1) * nBand), 2 * vLo);
+    fft.run(-1);
+    const out = fft.output();
+    // pixel iy ↔ j = iy − ny/2 ↔ FFT index j mod Nv: iy < half reads Nv − half + iy, else iy − half
+    const q0 = 2 * ix * ny;
+    for (let part = 0; part < 2; part++) {
+      const qa = q0 + part * 2 * half, oa = part === 0 ? 2 * (Nv - half) : 0;
+      const n2 = 2 * half;
+      if (first) for (let k = 0; k < n2; k++) acc[qa + k] = out[oa + k];
+      else for (let k = 0; k < n2; k += 2) {
+        const q = qa + k, o = oa + k;
+        const ar = acc[q], ai = acc[q + 1], zr = z[q], zi = z[q + 1];
+        acc[q] = ar * zr - ai * zi + out[o];
+        acc[q + 1] = ar * zi + ai * zr + out[o + 1];
       }
     }
   }
 }
-let tmpCol: Float32Array = new Float32Array(0);
 
 /**
- * Adjoint column pass: plane image cur (complex float64 per pixel) → inter band rows, columns
+ * Adjoint column pass: plane image cur (column-major complex float64) → inter, columns
  * [ixLo, ixHi). With step, cur is first advanced to the next plane (cur ·= conj(z)) on those columns.
  */
 export function colsAdjoint(plan: GridPlan, fft: Fft1d, cur: Float64Array, ixLo: number, ixHi: number, inter: Float32Array, step = false, colActive?: Uint8Array): void {
-  const { Nv, nx, ny, vLo, vHi, z } = plan;
+  const { Nv, ny, vLo, vHi, z } = plan;
   const half = ny / 2;
   const nBand = vHi - vLo + 1;
-  if (tmpCol.length < 2 * COL_BLOCK * Math.max(ny, nBand)) tmpCol = new Float32Array(2 * COL_BLOCK * Math.max(ny, nBand));
-  const blk = new Float32Array(2 * COL_BLOCK * ny);
   const tag = `ca${ny}`;
-  for (let x0 = ixLo; x0 < ixHi; x0 += COL_BLOCK) {
-    const nb = Math.min(COL_BLOCK, ixHi - x0);
-    if (colActive) {
-      // A model image is sparse: all-zero columns stay zero on every plane and transform to zero.
-      let any = false;
-      for (let b = 0; b < nb; b++) if (colActive[x0 + b]) { any = true; break; }
-      if (!any) {
-        for (let row = 0; row < nBand; row++) inter.fill(0, 2 * (row * nx + x0), 2 * (row * nx + x0 + nb));
-        continue;
-      }
+  for (let ix = ixLo; ix < ixHi; ix++) {
+    // A model image is sparse: an all-zero column stays zero on every plane and transforms to zero.
+    if (colActive && !colActive[ix]) { inter.fill(0, 2 * ix * nBand, 2 * (ix + 1) * nBand); continue; }
+    const q0 = 2 * ix * ny;
+    if (step) for (let q = q0; q < q0 + 2 * ny; q += 2) {
+      const ar = cur[q], ai = cur[q + 1], zr = z[q], zi = -z[q + 1];
+      cur[q] = ar * zr - ai * zi; cur[q + 1] = ar * zi + ai * zr;
     }
-    for (let iy = 0; iy < ny; iy++) {
-      let q = 2 * (iy * nx + x0);
-      for (let b = 0; b < nb; b++, q += 2) {
-        const d = 2 * (b * ny + iy);
-        if (step) {
-          const ar = cur[q], ai = cur[q + 1], zr = z[q], zi = -z[q + 1];
-          cur[q] = ar * zr - ai * zi; cur[q + 1] = ar * zi + ai * zr;
-        }
-        blk[d] = cur[q]; blk[d + 1] = cur[q + 1];
-      }
-    }
-    for (let b = 0; b < nb; b++) {
-      if (colActive && !colActive[x0 + b]) { tmpCol.fill(0, 2 * b * nBand, 2 * (b + 1) * nBand); continue; }
-      const inp = fft.inputZeroedFor(tag);
-      const o = 2 * b * ny;
-      inp.set(blk.subarray(o, o + 2 * half), 2 * (Nv - half));
-      inp.set(blk.subarray(o + 2 * half, o + 2 * ny), 0);
-      fft.run(1);
-      const out = fft.output();
-      tmpCol.set(out.subarray(2 * vLo, 2 * (vHi + 1)), 2 * b * nBand);
-    }
-    for (let row = 0; row < nBand; row++) {
-      const s = 2 * (row * nx + x0);
-      for (let b = 0; b < nb; b++) {
-        const d = 2 * (b * nBand + row);
-        inter[s + 2 * b] = tmpCol[d]; inter[s + 2 * b + 1] = tmpCol[d + 1];
-      }
-    }
+    const inp = fft.inputZeroedFor(tag);
+    const oa = 2 * (Nv - half), n2 = 2 * half;
+    for (let k = 0; k < n2; k++) inp[oa + k] = cur[q0 + k];
+    for (let k = 0; k < n2; k++) inp[k] = cur[q0 + n2 + k];
+    fft.run(1);
+    const out = fft.output();
+    inter.set(out.subarray(2 * vLo, 2 * (vHi + 1)), 2 * ix * nBand);
   }
 }
 
@@ -521,28 +537,32 @@ export function activeColumns(img: Float32Array, nx: number, ny: number, out: Ui
   return out;
 }
 
-/** Final image for pixel rows [iyLo, iyHi): img = Re(acc·e0)·corr·scale. */
-export function finishImage(plan: GridPlan, acc: Float64Array, img: Float32Array, scale: number, iyLo = 0, iyHi = plan.ny): void {
-  const { nx, e0, corr } = plan;
-  for (let p = iyLo * nx; p < iyHi * nx; p++) {
-    img[p] = (acc[2 * p] * e0[2 * p] - acc[2 * p + 1] * e0[2 * p + 1]) * corr[p] * scale;
+/** Final image (row-major) for image columns [ixLo, ixHi): img = Re(acc·e0)·corr·scale. */
+export function finishImage(plan: GridPlan, acc: Float64Array, img: Float32Array, scale: number, ixLo = 0, ixHi = plan.nx): void {
+  const { nx, ny, e0, corr } = plan;
+  for (let ix = ixLo; ix < ixHi; ix++) {
+    for (let iy = 0, p = ix * ny; iy < ny; iy++, p++) {
+      img[iy * nx + ix] = (acc[2 * p] * e0[2 * p] - acc[2 * p + 1] * e0[2 * p + 1]) * corr[p] * scale;
+    }
   }
 }
 
-/** Start of the adjoint: cur = img·corr·conj(e0) for plane 0 (e^{+2πi w0 x}). */
-export function startAdjoint(plan: GridPlan, img: Float32Array, cur: Float64Array, iyLo = 0, iyHi = plan.ny): void {
-  const { nx, e0, corr } = plan;
-  for (let p = iyLo * nx; p < iyHi * nx; p++) {
-    const a = img[p] * corr[p];
-    cur[2 * p] = a * e0[2 * p]; cur[2 * p + 1] = -a * e0[2 * p + 1];
+/** Start of the adjoint for image columns [ixLo, ixHi): cur = img·corr·conj(e0) for plane 0 (e^{+2πi w0 x}). */
+export function startAdjoint(plan: GridPlan, img: Float32Array, cur: Float64Array, ixLo = 0, ixHi = plan.nx): void {
+  const { nx, ny, e0, corr } = plan;
+  for (let ix = ixLo; ix < ixHi; ix++) {
+    for (let iy = 0, p = ix * ny; iy < ny; iy++, p++) {
+      const a = img[iy * nx + ix] * corr[p];
+      cur[2 * p] = a * e0[2 * p]; cur[2 * p + 1] = -a * e0[2 * p + 1];
+    }
   }
 }
 
-/** Step the adjoint plane image to the next plane: cur ·= conj(z). */
-export function stepAdjoint(plan: GridPlan, cur: Float64Array, iyLo = 0, iyHi = plan.ny): void {
-  const { nx, z } = plan;
-  for (let p = iyLo * nx; p < iyHi * nx; p++) {
-    const q = 2 * p, ar = cur[q], ai = cur[q + 1], zr = z[q], zi = -z[q + 1];
+/** Step the adjoint plane image to the next plane: cur ·= conj(z) (all pixels). */
+export function stepAdjoint(plan: GridPlan, cur: Float64Array): void {
+  const { z } = plan;
+  for (let q = 0; q < z.length; q += 2) {
+    const ar = cur[q], ai = cur[q + 1], zr = z[q], zi = -z[q + 1];
     cur[q] = ar * zr - ai * zi; cur[q + 1] = ar * zi + ai * zr;
   }
 }
@@ -562,8 +582,7 @@ export function gridToImage(plan: GridPlan, weightedVis: Float32Array, tm: GridT
   const fu = new Fft1d(Nu), fv = new Fft1d(Nv);
   for (let p = nPlanes - 1; p >= 0; p--) {
     let t = performance.now();
-    grid.fill(0);
-    gridPlane(plan, p, y, grid, vLo, vHi + 1);
+    gridPlane(plan, p, y, grid, vLo, vHi + 1); // rowsForward leaves the grid zeroed
     tm.gridding += performance.now() - t;
     t = performance.now();
     rowsForward(plan, fu, grid, vLo, vHi + 1, inter);
@@ -598,7 +617,7 @@ export function imageToVis(plan: GridPlan, img: Float32Array, tm: GridTimings = 
     rowsAdjoint(plan, fu, inter, vLo, vHi + 1, grid);
     tm.fft += performance.now() - t;
     t = performance.now();
-    degridPlane(plan, p, out, grid, vLo, vHi + 1);
+    degridPlanePart(plan, p, out, grid, 0, 1);
     tm.gridding += performance.now() - t;
   }
   fu.dispose(); fv.dispose();

@@ -9,6 +9,7 @@ import { defaultGeometry } from './geometry.js';
 import { makeGridPlan, gridToImage, imageToVis, type GridPlan, type GridderOptions, type GridTimings } from './gridder.js';
 import { GridPool, sab, toShared } from './parallel.js';
 import { averageBaselineDependent, bdaField } from './bda.js';
+import { orderRowsForGridding } from './vis-order.js';
 import { expectedNoise, imagingWeights, type Weighting } from './weighting.js';
 import type { ImageGeometry, VisInput } from './types.js';
 
@@ -122,6 +123,7 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   const plan: GridPlan = makeGridPlan(gin, o.geometry, { ...opts.gridder, wStacking: opts.wStacking ?? opts.gridder?.wStacking }, sab, gin !== input);
   const nOutside = excludeOutside(plan, weights);
   if (gin === input) expNoise = expectedNoise(input, weights); // without the visibilities off the grid
+  else if (gin.nChan === 1) ({ input: gin, weights } = orderRowsForGridding(plan, gin, weights, sab)); // cache-friendly gridding order
   const pool = await GridPool.create(plan, gin.vis, toShared(weights), { threads: opts.threads });
   const tPlan = performance.now() - t;
   let sumW = 0;
@@ -151,15 +153,28 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
     const enterMaskPhase = (): boolean => {
       if (o.autoMask === undefined || masking) return false;
       masking = true;
-      mask = maskFromModel(model);
+      mask = maskFromModel(model, nx, ny, Math.max(1, Math.round((0.5 * beam.bminRad) / cellRad)));
       return true;
     };
+    // σ of the residual before the last minor cycle, and whether that cycle ran down to its σ-based
+    // threshold (rather than stopping at mgain or the sidelobe level).
+    let lastAtSigmaThreshold = false;
     while (components < o.niter && major < o.maxMajor) {
       const td = performance.now();
       const sigma = robustSigma(residual);
-      let thr = o.threshold;
-      if (o.autoMask !== undefined && !masking) thr = Math.max(thr, o.autoMask * sigma);
-      else if (o.autoThreshold !== undefined) thr = Math.max(thr, o.autoThreshold * sigma);
+      // WSClean's rule: the first time a minor cycle cleans down to the auto-mask threshold, the
+      // unmasked phase ends. Going on at 3σ only takes noise peaks, which lowers σ, which lowers
+      // the threshold: a runaway that absorbed noise into the model (residual σ 0.71× thermal).
+      // The mask is dilated (maskFromModel) so that the pixels next to an off-centre source,
+      // which had no components yet, can still be cleaned.
+      if (!masking && lastAtSigmaThreshold) {
+        lastAtSigmaThreshold = false;
+        if (enterMaskPhase()) { tDecon += performance.now() - td; continue; }
+      }
+      let thr = o.threshold, sigmaThr = 0;
+      if (o.autoMask !== undefined && !masking) sigmaThr = o.autoMask * sigma;
+      else if (o.autoThreshold !== undefined) sigmaThr = o.autoThreshold * sigma;
+      thr = Math.max(thr, sigmaThr);
       let peak0 = 0;
       for (let i = 0; i < residual.length; i++) if ((!mask || mask[i]) && Math.abs(residual[i]) > peak0) peak0 = Math.abs(residual[i]);
       if (peak0 <= thr) {
@@ -168,6 +183,7 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
         break;
       }
       const stopAt = Math.max(thr, (1 - o.mgain) * peak0, patch.sidelobe * peak0);
+      lastAtSigmaThreshold = sigmaThr > 0 && stopAt === sigmaThr;
       const r = hogbom(residual, model, psfMinor, nx, ny, { gain: o.gain, stopAt, maxIter: o.niter - components, mask, psfHalf: patch.half });
       components += r.iterations;
       tDecon += performance.now() - td;
@@ -198,10 +214,22 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   };
 }
 
-/** Model pixels ≠ 0 (the components found so far) as the auto-mask. */
-function maskFromModel(model: Float32Array): Uint8Array {
+/**
+ * The auto-mask: model pixels ≠ 0 (the components found so far), dilated by a disc of radius
+ * r pixels (half the restoring beam's minor axis) so that a source between pixel centres, whose
+ * neighbouring pixels had not all received components yet, can still be cleaned fully.
+ */
+export function maskFromModel(model: Float32Array, nx: number, ny: number, r: number): Uint8Array {
   const m = new Uint8Array(model.length);
-  for (let i = 0; i < model.length; i++) if (model[i] !== 0) m[i] = 1;
+  for (let iy = 0; iy < ny; iy++) for (let ix = 0; ix < nx; ix++) {
+    if (model[iy * nx + ix] === 0) continue;
+    for (let dy = -r; dy <= r; dy++) {
+      const y = iy + dy;
+      if (y < 0 || y >= ny) continue;
+      const dxMax = Math.floor(Math.sqrt(r * r - dy * dy));
+      for (let x = Math.max(0, ix - dxMax); x <= Math.min(nx - 1, ix + dxMax); x++) m[y * nx + x] = 1;
+    }
+  }
   return m;
 }
 

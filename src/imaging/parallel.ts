@@ -78,6 +78,7 @@ export class GridPool {
     plan.z = toShared(plan.z); plan.e0 = toShared(plan.e0); plan.corr = toShared(plan.corr);
     plan.uvw = toShared(plan.uvw); plan.freq = toShared(plan.freq);
     plan.rowWgMin = toShared(plan.rowWgMin);
+    if (plan.wGroupStart && !(plan.wGroupStart.buffer instanceof SharedArrayBuffer)) { const g = new Int32Array(sab(plan.wGroupStart.byteLength)); g.set(plan.wGroupStart); plan.wGroupStart = g; }
     if (!(plan.flip.buffer instanceof SharedArrayBuffer)) { const f = new Uint8Array(sab(plan.nRow)); f.set(plan.flip); plan.flip = f; } plan.rowWgMax = toShared(plan.rowWgMax);
     const here = fileURLToPath(import.meta.url);
     const workerJs = here.replace(/parallel\.(ts|js)$/, 'gridWorker.js');
@@ -98,8 +99,8 @@ export class GridPool {
     const split = (total: number, k: number): [number, number] => [Math.floor((total * k) / n), Math.floor((total * (k + 1)) / n)];
     const rowCuts = bandSplit(plan, n);
     await Promise.all(pool.ports.map((port, k) => {
-      const [c0, c1] = split(nx, k), [v0, v1] = split(nRow, k), [y0, y1] = split(ny, k);
-      const ranges: WorkerRanges = { r0: rowCuts[k], r1: rowCuts[k + 1], c0, c1, v0, v1, y0, y1 };
+      const [c0, c1] = split(nx, k), [v0, v1] = split(nRow, k);
+      const ranges: WorkerRanges = { r0: rowCuts[k], r1: rowCuts[k + 1], c0, c1, v0, v1, part: k, parts: n };
       return port.call({ op: 'init', plan, bufs: pool.bufs, ranges });
     }));
     return pool;
