@@ -164,6 +164,93 @@ export function hogbom(residual: Float32Array, model: Float32Array, psf: Float32
   return { iterations: it, peak: Math.max(peak, 0) };
 }
 
+/**
+ * Clark's minor cycle (Clark 1980) for Cotton–Schwab imaging: Högbom iterations restricted to the
+ * "active" pixels whose |residual| is at least cut·stopAt (within the mask), with the PSF looked up
+ * at each active pixel's offset (within psfHalf) instead of subtracted over a whole patch.
+ *
+ * Why: the minor cycle only has to choose components; the major cycle then recomputes the exact
+ * residual from the visibilities. Subtracting a 2048² PSF patch per component cost 28 CPU-s per
+ * 1000 components on a 4096² image; the active set is typically 10³–10⁵ pixels. A pixel below the
+ * cut that would have risen above stopAt during this cycle is found in the next major cycle.
+ * On return, residual holds the updated values at the active pixels only (others are stale).
+ */
+export function clarkMinor(
+  residual: Float32Array, model: Float32Array, psf: Float32Array, nx: number, ny: number,
+  o: HogbomOptions & { cut?: number; maxActive?: number },
+): { iterations: number; peak: number; active: number } {
+  const cx = nx / 2, cy = ny / 2;
+  const ph = Math.min(o.psfHalf ?? Math.max(nx, ny), nx / 2, ny / 2);
+  const mask = o.mask;
+  let cut = o.stopAt * (o.cut ?? 0.6);
+  const maxActive = o.maxActive ?? 200_000;
+  let n = 0;
+  for (let i = 0; i < residual.length; i++) {
+    if (mask && !mask[i]) continue;
+    const v = residual[i];
+    if (v >= cut || -v >= cut) n++;
+  }
+  if (n > maxActive) {
+    // keep the maxActive largest: raise the cut to the maxActive-th largest |value|
+    const a = new Float32Array(n);
+    let k = 0;
+    for (let i = 0; i < residual.length; i++) {
+      if (mask && !mask[i]) continue;
+      const v = Math.abs(residual[i]);
+      if (v >= cut) a[k++] = v;
+    }
+    cut = quickSelectDesc(a, maxActive - 1);
+    n = 0;
+    for (let i = 0; i < residual.length; i++) if ((!mask || mask[i]) && Math.abs(residual[i]) >= cut) n++;
+  }
+  const idx = new Int32Array(n), ax = new Int32Array(n), ay = new Int32Array(n), val = new Float64Array(n);
+  let m = 0, best = -1, arg = -1;
+  for (let i = 0; i < residual.length && m < n; i++) {
+    if (mask && !mask[i]) continue;
+    const v = residual[i], a = v < 0 ? -v : v;
+    if (a < cut) continue;
+    idx[m] = i; ax[m] = i % nx; ay[m] = (i / nx) | 0; val[m] = v;
+    if (a > best) { best = a; arg = m; }
+    m++;
+  }
+  let it = 0, peak = Math.max(best, 0);
+  const peakStart = peak;
+  while (arg >= 0 && it < o.maxIter && peak >= o.stopAt && peak <= 1.05 * peakStart) {
+    const f = o.gain * val[arg];
+    const bx = ax[arg], by = ay[arg];
+    model[idx[arg]] += f;
+    best = -1; arg = -1;
+    for (let j = 0; j < m; j++) {
+      const dx = ax[j] - bx, dy = ay[j] - by;
+      if (dx >= -ph && dx < ph && dy >= -ph && dy < ph && dx >= -cx && dx < cx && dy >= -cy && dy < cy) {
+        val[j] -= f * psf[(dy + cy) * nx + dx + cx];
+      }
+      const v = val[j], a = v < 0 ? -v : v;
+      if (a > best) { best = a; arg = j; }
+    }
+    peak = Math.max(best, 0);
+    it++;
+  }
+  for (let j = 0; j < m; j++) residual[idx[j]] = val[j];
+  return { iterations: it, peak, active: m };
+}
+
+/** k-th largest (0-based) of a, in place (partial quickselect). */
+function quickSelectDesc(a: Float32Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (k <= j) hi = j; else if (k >= i) lo = i; else break;
+  }
+  return a[k];
+}
+
 /** Row block width of the Högbom peak bookkeeping (pixels). */
 const BLK = 128;
 

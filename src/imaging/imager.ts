@@ -3,10 +3,10 @@
  * major cycles (model visibilities predicted by exact degridding) → restoring beam → restored image.
  */
 import { UsageError } from '../util/errors.js';
-import { choosePsfPatch, fitBeam, hogbom, restore, robustSigma, symmetricPsf, type RestoringBeam } from './deconvolve.js';
+import { choosePsfPatch, clarkMinor, fitBeam, restore, robustSigma, symmetricPsf, type RestoringBeam } from './deconvolve.js';
 import { initFft } from './fft.js';
 import { defaultGeometry } from './geometry.js';
-import { makeGridPlan, gridToImage, imageToVis, type GridPlan, type GridderOptions, type GridTimings } from './gridder.js';
+import { makeGridPlan, gridToImage, imageToVis, precomputeTaps, type GridPlan, type GridderOptions, type GridTimings } from './gridder.js';
 import { GridPool, sab, toShared } from './parallel.js';
 import { averageBaselineDependent, bdaField } from './bda.js';
 import { orderRowsForGridding } from './vis-order.js';
@@ -123,7 +123,10 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   const plan: GridPlan = makeGridPlan(gin, o.geometry, { ...opts.gridder, wStacking: opts.wStacking ?? opts.gridder?.wStacking }, sab, gin !== input);
   const nOutside = excludeOutside(plan, weights);
   if (gin === input) expNoise = expectedNoise(input, weights); // without the visibilities off the grid
-  else if (gin.nChan === 1) ({ input: gin, weights } = orderRowsForGridding(plan, gin, weights, sab)); // cache-friendly gridding order
+  else if (gin.nChan === 1) {
+    ({ input: gin, weights } = orderRowsForGridding(plan, gin, weights, sab)); // cache-friendly gridding order
+    precomputeTaps(plan, sab);
+  }
   const pool = await GridPool.create(plan, gin.vis, toShared(weights), { threads: opts.threads });
   const tPlan = performance.now() - t;
   let sumW = 0;
@@ -184,7 +187,7 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
       }
       const stopAt = Math.max(thr, (1 - o.mgain) * peak0, patch.sidelobe * peak0);
       lastAtSigmaThreshold = sigmaThr > 0 && stopAt === sigmaThr;
-      const r = hogbom(residual, model, psfMinor, nx, ny, { gain: o.gain, stopAt, maxIter: o.niter - components, mask, psfHalf: patch.half });
+      const r = clarkMinor(residual, model, psfMinor, nx, ny, { gain: o.gain, stopAt, maxIter: o.niter - components, mask, psfHalf: patch.half });
       components += r.iterations;
       tDecon += performance.now() - td;
       major++;

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFft } from '../../src/imaging/fft.js';
-import { gridToImage, imageToVis, makeGridPlan } from '../../src/imaging/gridder.js';
+import { gridToImage, imageToVis, makeGridPlan, precomputeTaps } from '../../src/imaging/gridder.js';
 import { GridPool, sab } from '../../src/imaging/parallel.js';
 import { excludeOutside } from '../../src/imaging/imager.js';
 import { orderRowsForGridding } from '../../src/imaging/vis-order.js';
@@ -87,7 +87,7 @@ describe('sorted single-channel rows (orderRowsForGridding)', () => {
   const model = new Float32Array(geom.nx * geom.ny);
   for (let i = 0; i < model.length; i += 89) model[i] = r();
 
-  it('dirty image and prediction equal the unsorted serial gridder (2 and 3 workers)', async () => {
+  it('dirty image and prediction equal the unsorted serial gridder (2 and 3 workers, with and without precomputed taps)', async () => {
     const serialPlan = makeGridPlan(input, geom, { support: 5 });
     const w = Float32Array.from(input.weight);
     excludeOutside(serialPlan, w);
@@ -95,12 +95,13 @@ describe('sorted single-channel rows (orderRowsForGridding)', () => {
     for (let k = 0; k < nRow; k++) { y[2 * k] = input.vis[2 * k] * w[k]; y[2 * k + 1] = input.vis[2 * k + 1] * w[k]; }
     const ref = gridToImage(serialPlan, y);
     const refV = imageToVis(serialPlan, model);
-    for (const threads of [2, 3]) {
+    for (const [threads, taps] of [[2, false], [3, false], [2, true], [3, true]] as const) {
       const plan = makeGridPlan(input, geom, { support: 5 }, sab);
       expect(plan.nPlanes).toBeGreaterThan(6);
       const w2 = Float32Array.from(input.weight);
       excludeOutside(plan, w2);
       const sorted = orderRowsForGridding(plan, input, w2, sab);
+      if (taps) precomputeTaps(plan, sab);
       // the order really changed, and every row is still there once
       expect(Array.from(sorted.perm).some((v, i) => v !== i)).toBe(true);
       expect(new Set(sorted.perm).size).toBe(nRow);
