@@ -18,10 +18,10 @@
  * workers (see parallel.ts) or stream chunks.
  */
 import type { Cube, FlagStats, RfiOptions } from './types.js';
-import { BackgroundScratch, maskedBackground } from './background.js';
-import { SumThresholdScratch, sumThreshold2D } from './sumthreshold.js';
+import { BackgroundScratch, maskedBackground, maskedResidual } from './background.js';
+import { SumThresholdScratch, sumThreshold2D, type SumThreshold2DOptions } from './sumthreshold.js';
 import { SirScratch, sirOperator2D } from './sir.js';
-import { flagChannelRms, flagTimestepRms } from './rms.js';
+import { flagTimestepChannelRms } from './rms.js';
 import { MAD_TO_SIGMA, medianInPlace, robustSigmaSampled } from './stats.js';
 import { UsageError } from '../util/errors.js';
 
@@ -74,9 +74,12 @@ export class PlaneScratch {
   readonly rmsBuf: Float64Array;
   readonly rmsUsed: Uint8Array;
   readonly rmsCnt: Int32Array;
+  readonly rmsBuf2: Float64Array;
+  readonly rmsUsed2: Uint8Array;
   readonly sum: SumThresholdScratch;
   readonly sir: SirScratch;
   readonly bgs: BackgroundScratch;
+  readonly stOpts: SumThreshold2DOptions;
   constructor(nTime: number, nChan: number, o: ResolvedRfiOptions) {
     const n = nTime * nChan;
     this.nTime = nTime;
@@ -91,9 +94,15 @@ export class PlaneScratch {
     this.rmsBuf = new Float64Array(m);
     this.rmsUsed = new Uint8Array(m);
     this.rmsCnt = new Int32Array(m);
+    this.rmsBuf2 = new Float64Array(m);
+    this.rmsUsed2 = new Uint8Array(m);
     this.sum = new SumThresholdScratch(nTime, nChan);
     this.sir = new SirScratch(m);
     this.bgs = new BackgroundScratch(nTime, nChan, o);
+    this.stOpts = {
+      growth: o.thresholdGrowth, maxWindow: o.maxWindow,
+      timeDirection: o.timeDirection, frequencyDirection: o.frequencyDirection,
+    };
   }
 }
 
@@ -110,17 +119,18 @@ export class PlaneScratch {
 export function flagPlane(
   amp: Float32Array, flags: Uint8Array, nTime: number, nChan: number,
   o: ResolvedRfiOptions, s: PlaneScratch = new PlaneScratch(nTime, nChan, o),
-  split: { shapeOut?: Uint8Array; shaped?: Uint8Array } = {},
+  split: Partial<PlaneSplit> = NO_SPLIT,
 ): void {
   const n = nTime * nChan;
   const { input, mask, st, bg, resid, stat } = s;
+  const shapeOut = split.shapeOut;
+  const shaped = split.shaped;
   input.set(flags.subarray(0, n));
   mask.set(input);
   st.set(input);
   const sens = o.sensitivities;
-  const shaped = split.shaped;
-  if (shaped) {
-    for (let k = 0; k < n; k++) mask[k] |= shaped[k];
+  if (shaped !== undefined) {
+    orInto(mask, shaped, n);
   } else {
     // the first background fit would follow strong RFI (a broadband burst drags the fit of its
     // neighbouring timesteps, the first pass then flags them, their background is extrapolated
@@ -129,20 +139,21 @@ export function flagPlane(
     // the input.
     maskStrongOutliers(amp, mask, n, 10, stat);
   }
-  const first = shaped ? sens.length - 1 : 0;
-  const end = split.shapeOut ? sens.length - 1 : sens.length;
-  const stOpts = {
-    growth: o.thresholdGrowth, maxWindow: o.maxWindow,
-    timeDirection: o.timeDirection, frequencyDirection: o.frequencyDirection,
-  };
+  const first = shaped !== undefined ? sens.length - 1 : 0;
+  const end = shapeOut !== undefined ? sens.length - 1 : sens.length;
+  const stOpts = s.stOpts;
   let values: Float32Array = amp;
   for (let i = first; i < end; i++) {
     // every pass works on the residual from a masked smooth background: the first with the input
     // flags only. (AOFlagger's first pass uses raw amplitudes, which over-flags data whose
     // bandpass shape dominates the amplitude, e.g. raw HERA visibilities.)
-    maskedBackground(amp, mask, bg, s.bgs);
-    if (o.rowGain) scaleRowsToMedianRatio(amp, mask, bg, nTime, nChan, stat);
-    for (let k = 0; k < n; k++) resid[k] = amp[k] - bg[k];
+    if (o.rowGain) {
+      maskedBackground(amp, mask, bg, s.bgs);
+      scaleRowsToMedianRatio(amp, mask, bg, nTime, nChan, stat);
+      subtractInto(amp, bg, resid, n);
+    } else {
+      maskedResidual(amp, mask, resid, s.bgs);
+    }
     values = resid;
     const scale = robustSigmaSampled(resid.subarray(0, n), mask, 4096, stat) / Math.SQRT2;
     if (!(scale > 0)) break; // everything flagged (or a constant plane): nothing to detect
@@ -155,19 +166,42 @@ export function flagPlane(
       // masked, their background is then extrapolated, and the next pass flags them (cascading:
       // ~1 % false flags next to a broadband burst on simulated groups).
       mask.set(st);
-      flagTimestepRms(values, st, mask, nTime, nChan, o.iterTimeRmsSigma, s.rmsBuf, s.rmsUsed, false);
-      flagChannelRms(values, st, mask, nTime, nChan, o.iterChannelRmsFactor * sens[i], s.rmsBuf, s.rmsUsed, s.rmsCnt);
+      flagTimestepChannelRms(
+        values, st, mask, nTime, nChan, o.iterTimeRmsSigma, o.iterChannelRmsFactor * sens[i], false, true,
+        s.rmsBuf, s.rmsUsed, s.rmsBuf2, s.rmsUsed2, s.rmsCnt,
+      );
     }
   }
-  if (split.shapeOut) { split.shapeOut.set(mask.subarray(0, n)); return; }
+  if (shapeOut !== undefined) { shapeOut.set(mask.subarray(0, n)); return; }
   // SIR dilation (input flags treated as missing), then whole timesteps / channels whose residual
   // RMS is an outlier — AOFlagger's order: after SIR fewer weak burst edges remain unflagged, so
   // fewer clean timesteps are thrown away. The RMS test here uses the plain σ (AOFlagger's rule).
   sirOperator2D(st, nTime, nChan, o.sirEtaTime, o.sirEtaFreq, input, s.sir);
   mask.set(st);
-  flagTimestepRms(values, mask, st, nTime, nChan, o.timeRmsSigma, s.rmsBuf, s.rmsUsed, false);
-  flagChannelRms(values, mask, st, nTime, nChan, o.channelRmsSigma, s.rmsBuf, s.rmsUsed, s.rmsCnt, false);
+  flagTimestepChannelRms(
+    values, mask, st, nTime, nChan, o.timeRmsSigma, o.channelRmsSigma, false, false,
+    s.rmsBuf, s.rmsUsed, s.rmsBuf2, s.rmsUsed2, s.rmsCnt,
+  );
   flags.set(st.subarray(0, n));
+}
+
+/** How flagPlane's passes are split (see flagPlane). Always both keys, so V8 sees one shape. */
+export interface PlaneSplit {
+  shapeOut: Uint8Array | undefined;
+  shaped: Uint8Array | undefined;
+}
+
+const NO_SPLIT: PlaneSplit = { shapeOut: undefined, shaped: undefined };
+
+// Loops live in small top-level helpers: a loop left in flagPlane's body runs in the interpreter
+// whenever V8 deoptimises flagPlane (it does, on rarely taken branches).
+
+function orInto(dst: Uint8Array, src: Uint8Array, n: number): void {
+  for (let k = 0; k < n; k++) dst[k] |= src[k];
+}
+
+function subtractInto(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+  for (let k = 0; k < n; k++) out[k] = a[k] - b[k];
 }
 
 /**
@@ -222,7 +256,7 @@ export function countFlags(flags: Uint8Array): number {
  */
 export function flagRfiRange(cube: Cube, opts: RfiOptions | ResolvedRfiOptions = {}, b0 = 0, b1 = cube.nBl): number {
   const o = resolveRfiOptions(opts);
-  const { nTime, nBl, nChan, nPol, data, flags, ant1, ant2 } = cube;
+  const { nTime, nChan, nPol, ant1, ant2 } = cube;
   const n = nTime * nChan;
   const s = new PlaneScratch(nTime, nChan, o);
   const amp = new Float32Array(n * nPol);
@@ -230,58 +264,79 @@ export function flagRfiRange(cube: Cube, opts: RfiOptions | ResolvedRfiOptions =
   const ampI = new Float32Array(n);
   const fI = new Uint8Array(n);
   const shapedMask = new Uint8Array(n);
+  const shareShaping = o.sharedShaping && nPol > 1 && o.sensitivities.length > 1;
+  const shapeSplit: PlaneSplit = { shapeOut: shapedMask, shaped: undefined };
+  const finalSplit: PlaneSplit = shareShaping ? { shapeOut: undefined, shaped: shapedMask } : NO_SPLIT;
   let newly = 0;
   for (let b = b0; b < b1; b++) {
     if (!o.includeAutos && ant1[b] === ant2[b]) continue;
     // gather all polarisations of this baseline: planes [p][t][c]
-    for (let t = 0; t < nTime; t++) {
-      const base = (t * nBl + b) * nChan * nPol;
-      const row = t * nChan;
-      for (let c = 0; c < nChan; c++) {
-        const i0 = base + c * nPol;
-        for (let p = 0; p < nPol; p++) {
-          const i = i0 + p;
-          const re = data[2 * i];
-          const im = data[2 * i + 1];
-          const a = Math.sqrt(re * re + im * im);
-          const k = p * n + row + c;
-          if (a === a && a !== Infinity) { amp[k] = a; pf[k] = flags[i]; } else { amp[k] = 0; pf[k] = 1; }
-        }
-      }
-    }
-    const shareShaping = o.sharedShaping && nPol > 1 && o.sensitivities.length > 1;
+    gatherBaseline(cube, b, amp, pf);
     if (shareShaping) {
       // the background-shaping passes once, on the mean amplitude of the polarisations (a
       // sample flagged in any of them is left out)
-      for (let k = 0; k < n; k++) {
-        let a = 0, f = 0;
-        for (let p = 0; p < nPol; p++) { a += amp[p * n + k]; f |= pf[p * n + k]; }
-        ampI[k] = a / nPol;
-        fI[k] = f;
-      }
-      flagPlane(ampI, fI, nTime, nChan, o, s, { shapeOut: shapedMask });
+      meanOfPols(amp, pf, ampI, fI, n, nPol);
+      flagPlane(ampI, fI, nTime, nChan, o, s, shapeSplit);
     }
     for (let p = 0; p < nPol; p++) {
       const ap = amp.subarray(p * n, (p + 1) * n);
       const fp = pf.subarray(p * n, (p + 1) * n);
-      let unflagged = 0;
-      for (let k = 0; k < n; k++) if (fp[k] === 0) unflagged++;
-      if (unflagged === 0) continue;
-      flagPlane(ap, fp, nTime, nChan, o, s, shareShaping ? { shaped: shapedMask } : {});
+      if (allSet(fp, n)) continue;
+      flagPlane(ap, fp, nTime, nChan, o, s, finalSplit);
     }
-    // scatter back (OR): non-finite samples become flagged too
-    for (let t = 0; t < nTime; t++) {
-      const base = (t * nBl + b) * nChan * nPol;
-      const row = t * nChan;
-      for (let c = 0; c < nChan; c++) {
-        const i0 = base + c * nPol;
-        for (let p = 0; p < nPol; p++) {
-          if (pf[p * n + row + c] !== 0 && flags[i0 + p] === 0) { flags[i0 + p] = 1; newly++; }
-        }
+    newly += scatterBaseline(cube, b, pf);
+  }
+  return newly;
+}
+
+/** Amplitudes and flags of baseline b into planes [p][t][c]; non-finite samples count as flagged. */
+function gatherBaseline(cube: Cube, b: number, amp: Float32Array, pf: Uint8Array): void {
+  const { nTime, nBl, nChan, nPol, data, flags } = cube;
+  const n = nTime * nChan;
+  for (let t = 0; t < nTime; t++) {
+    const base = (t * nBl + b) * nChan * nPol;
+    const row = t * nChan;
+    for (let p = 0; p < nPol; p++) {
+      for (let c = 0, i = base + p, k = p * n + row; c < nChan; c++, i += nPol, k++) {
+        const re = data[2 * i];
+        const im = data[2 * i + 1];
+        const a = Math.sqrt(re * re + im * im);
+        if (a === a && a !== Infinity) { amp[k] = a; pf[k] = flags[i]; } else { amp[k] = 0; pf[k] = 1; }
+      }
+    }
+  }
+}
+
+/** ORs the planes' flags back into the cube; returns how many were newly set. */
+function scatterBaseline(cube: Cube, b: number, pf: Uint8Array): number {
+  const { nTime, nBl, nChan, nPol, flags } = cube;
+  const n = nTime * nChan;
+  let newly = 0;
+  for (let t = 0; t < nTime; t++) {
+    const base = (t * nBl + b) * nChan * nPol;
+    const row = t * nChan;
+    for (let p = 0; p < nPol; p++) {
+      for (let c = 0, i = base + p, k = p * n + row; c < nChan; c++, i += nPol, k++) {
+        if (pf[k] !== 0 && flags[i] === 0) { flags[i] = 1; newly++; }
       }
     }
   }
   return newly;
+}
+
+function meanOfPols(amp: Float32Array, pf: Uint8Array, ampI: Float32Array, fI: Uint8Array, n: number, nPol: number): void {
+  const inv = 1 / nPol;
+  for (let k = 0; k < n; k++) {
+    let a = 0, f = 0;
+    for (let p = 0; p < nPol; p++) { a += amp[p * n + k]; f |= pf[p * n + k]; }
+    ampI[k] = a * inv;
+    fI[k] = f;
+  }
+}
+
+function allSet(f: Uint8Array, n: number): boolean {
+  for (let k = 0; k < n; k++) if (f[k] === 0) return false;
+  return true;
 }
 
 /** RFI detection on the whole cube, in place on cube.flags (single thread). */

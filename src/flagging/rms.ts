@@ -51,6 +51,49 @@ export function flagChannelRms(
 }
 
 /**
+ * flagTimestepRms and flagChannelRms on the same maskIn in one pass over the plane (the row and
+ * column sums of squares are gathered together). Same result as calling them in turn.
+ * `tBuf`/`tUsed` ≥ nTime, `cBuf`/`cUsed`/`cCnt` ≥ nChan.
+ */
+export function flagTimestepChannelRms(
+  values: Float32Array, maskIn: Uint8Array, maskOut: Uint8Array, nTime: number, nChan: number,
+  timeSigma: number, channelSigma: number, timeRobust: boolean, channelRobust: boolean,
+  tBuf: Float64Array, tUsed: Uint8Array, cBuf: Float64Array, cUsed: Uint8Array, cCnt: Int32Array,
+): number {
+  cBuf.fill(0, 0, nChan);
+  cCnt.fill(0, 0, nChan);
+  for (let t = 0; t < nTime; t++) {
+    const row = t * nChan;
+    let s = 0;
+    let n = 0;
+    for (let c = 0; c < nChan; c++) {
+      if (maskIn[row + c] === 0) {
+        const v = values[row + c];
+        const q = v * v;
+        s += q;
+        n++;
+        cBuf[c] += q;
+        cCnt[c]++;
+      }
+    }
+    tBuf[t] = n > 0 ? Math.sqrt(s / n) : 0;
+    tUsed[t] = n > 0 ? 1 : 0;
+  }
+  for (let c = 0; c < nChan; c++) {
+    cUsed[c] = cCnt[c] > 0 ? 1 : 0;
+    cBuf[c] = cCnt[c] > 0 ? Math.sqrt(cBuf[c] / cCnt[c]) : 0;
+  }
+  let r = 0;
+  if (timeSigma > 0) r += rejectOutliers(tBuf, tUsed, nTime, timeSigma, timeRobust, (t) => maskOut.fill(1, t * nChan, (t + 1) * nChan));
+  if (channelSigma > 0) {
+    r += rejectOutliers(cBuf, cUsed, nChan, channelSigma, channelRobust, (c) => {
+      for (let t = 0; t < nTime; t++) maskOut[t * nChan + c] = 1;
+    });
+  }
+  return r;
+}
+
+/**
  * Iterative two-sided rejection about the median. With `robust`, σ = 1.4826·MAD so that a few
  * strong outliers cannot hide each other by inflating σ (on a 24-step time axis two bad
  * timesteps mask each other otherwise); without, σ is the RMS deviation from the median

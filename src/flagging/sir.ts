@@ -19,6 +19,8 @@ export class SirScratch {
   w: Float64Array;
   minW: Float64Array;
   pos: Int32Array;
+  /** Per column: any flag set (sirOperator2D). */
+  colAny: Uint8Array = new Uint8Array(0);
   constructor(capacity: number) {
     this.w = new Float64Array(capacity + 1);
     this.minW = new Float64Array(capacity + 1);
@@ -37,10 +39,12 @@ export function sirStrided(
   if (eta <= 0 || n === 0) return;
   const { w: W, minW, pos } = scratch;
   let m = 0;
+  let nFlagged = 0;
   for (let k = 0, i = offset; k < n; k++, i += stride) {
-    if (missing === undefined || missing[i] === 0) pos[m++] = i;
+    if (missing === undefined || missing[i] === 0) { pos[m++] = i; nFlagged += flags[i] !== 0 ? 1 : 0; }
   }
-  if (m === 0) return;
+  // nothing flagged: no interval qualifies; everything flagged: nothing left to add
+  if (nFlagged === 0 || nFlagged === m) return;
   const etaM1 = eta - 1;
   W[0] = 0;
   minW[0] = 0;
@@ -73,6 +77,17 @@ export function sirOperator2D(
   missing?: Uint8Array, scratch?: SirScratch,
 ): void {
   const s = scratch ?? new SirScratch(Math.max(nTime, nChan));
-  if (etaTime > 0) for (let c = 0; c < nChan; c++) sirStrided(flags, c, nChan, nTime, etaTime, missing, s);
+  if (etaTime > 0) {
+    // a column without any (non-missing) flag is left as it is: find those in one contiguous pass
+    // instead of gathering every column
+    const any = s.colAny.length >= nChan ? s.colAny : (s.colAny = new Uint8Array(nChan));
+    any.fill(0, 0, nChan);
+    for (let t = 0; t < nTime; t++) {
+      const row = t * nChan;
+      if (missing === undefined) for (let c = 0; c < nChan; c++) any[c] |= flags[row + c];
+      else for (let c = 0; c < nChan; c++) any[c] |= flags[row + c] !== 0 && missing[row + c] === 0 ? 1 : 0;
+    }
+    for (let c = 0; c < nChan; c++) if (any[c] !== 0) sirStrided(flags, c, nChan, nTime, etaTime, missing, s);
+  }
   if (etaFreq > 0) for (let t = 0; t < nTime; t++) sirStrided(flags, t * nChan, 1, nChan, etaFreq, missing, s);
 }

@@ -122,74 +122,56 @@ export interface SumThreshold2DOptions {
   chi1Time?: number;
 }
 
+/** Channels per block of the per-row bounds (see sumThreshold2D); window lengths ≥ BLOCK must
+ *  be multiples of it (powers of two are). */
+const BLOCK = 8;
+
 /** Reusable scratch for sumThreshold2D (avoids allocations per plane). */
 export class SumThresholdScratch {
   readonly nTime: number;
   readonly nChan: number;
-  /** Trips of the current pass. */
-  readonly out: Uint8Array;
-  /** Row prefix sums/counts along frequency: [nTime][nChan + 1]. */
-  readonly pf: Float64Array;
-  readonly cf: Int32Array;
-  /** Column prefix sums/counts along time: [nTime + 1][nChan]. */
-  readonly pt: Float64Array;
-  readonly ct: Int32Array;
-  /** Per row: number of masked samples, range (max − min) of the prefix sum, dirty/tripped marks. */
-  readonly rowFlagged: Int32Array;
-  readonly rowRange: Float64Array;
-  readonly rowDirty: Uint8Array;
-  readonly rowTrip: Uint8Array;
-  readonly markEnd: Int32Array;
-  /** Per row pyramid of prefix-sum minima/maxima over aligned blocks of 2, 4, 8, … (levelOff). */
-  readonly pyrMin: Float64Array;
-  readonly pyrMax: Float64Array;
-  readonly levelOff: Int32Array;
-  readonly levelLen: Int32Array;
-  readonly pyrStride: number;
-  readonly pyrDirty: Uint8Array;
-  /** Per channel: range of the time prefix sum, masked count, and the active-column list. */
-  readonly colRange: Float64Array;
-  readonly colMin: Float64Array;
-  readonly colFlagged: Int32Array;
-  readonly active: Int32Array;
-  /** Columns whose flags changed since the time prefix was built (rebuilt alone when few). */
+  /** Values with flagged samples set to 0, and 1 − flag: window sums/counts without branches. */
+  readonly vm: Float32Array;
+  readonly w: Uint8Array;
+  /** Per row and block of BLOCK channels: max |value| over unflagged samples (an upper bound). */
+  readonly nBlk: number;
+  readonly blkMax: Float32Array;
+  /** Per row and block: Σ|v| and Σv of the unflagged samples, and the number flagged. */
+  readonly blkAbs: Float64Array;
+  readonly blkSum: Float64Array;
+  readonly blkFlag: Int32Array;
+  readonly blkDirty: Uint8Array;
+  /** Per row: cumulative block sums / flagged counts (nBlk + 1 per row). */
+  readonly cumSum: Float64Array;
+  readonly cumFlag: Int32Array;
+  /** Per channel: max |value| over unflagged samples along time (an upper bound). */
+  readonly colMax: Float32Array;
   readonly colDirty: Uint8Array;
   readonly dirtyList: Int32Array;
   nDirty = 0;
+  anyBlkDirty = false;
+  /** Candidate window-start ranges of one row, and the trips of one line, as [from, to] pairs. */
+  readonly ranges: Int32Array;
+  readonly trips: Int32Array;
   constructor(nTime: number, nChan: number) {
     this.nTime = nTime;
     this.nChan = nChan;
-    const levels: number[] = [];
-    for (let m = 2; m <= 2 * nChan; m *= 2) levels.push(m);
-    this.levelOff = new Int32Array(levels.length + 2);
-    this.levelLen = new Int32Array(levels.length + 2);
-    let off = 0;
-    // level k (k ≥ 1) has blocks of 2^k prefix entries; P has nChan + 1 entries
-    for (let k = 1; k <= levels.length; k++) {
-      this.levelOff[k] = off;
-      this.levelLen[k] = Math.ceil((nChan + 1) / 2 ** k);
-      off += this.levelLen[k];
-    }
-    this.pyrStride = off;
-    this.pyrMin = new Float64Array(nTime * off);
-    this.pyrMax = new Float64Array(nTime * off);
-    this.pyrDirty = new Uint8Array(nTime);
-    this.colRange = new Float64Array(nChan);
-    this.colMin = new Float64Array(nChan);
-    this.colFlagged = new Int32Array(nChan);
-    this.active = new Int32Array(nChan);
+    const n = nTime * nChan;
+    this.vm = new Float32Array(n);
+    this.w = new Uint8Array(n);
+    this.nBlk = Math.ceil(nChan / BLOCK);
+    this.blkMax = new Float32Array(nTime * this.nBlk);
+    this.blkAbs = new Float64Array(nTime * this.nBlk);
+    this.blkSum = new Float64Array(nTime * this.nBlk);
+    this.blkFlag = new Int32Array(nTime * this.nBlk);
+    this.blkDirty = new Uint8Array(nTime * this.nBlk);
+    this.cumSum = new Float64Array(nTime * (this.nBlk + 1));
+    this.cumFlag = new Int32Array(nTime * (this.nBlk + 1));
+    this.colMax = new Float32Array(nChan);
     this.colDirty = new Uint8Array(nChan);
     this.dirtyList = new Int32Array(nChan);
-    this.out = new Uint8Array(nTime * nChan);
-    this.pf = new Float64Array(nTime * (nChan + 1));
-    this.cf = new Int32Array(nTime * (nChan + 1));
-    this.pt = new Float64Array((nTime + 1) * nChan);
-    this.ct = new Int32Array((nTime + 1) * nChan);
-    this.rowFlagged = new Int32Array(nTime);
-    this.rowRange = new Float64Array(nTime);
-    this.rowDirty = new Uint8Array(nTime);
-    this.rowTrip = new Uint8Array(nTime);
-    this.markEnd = new Int32Array(nChan);
+    this.ranges = new Int32Array(2 * this.nBlk + 2);
+    this.trips = new Int32Array(2 * Math.max(nTime, nChan) + 2);
   }
 }
 
@@ -198,9 +180,16 @@ export class SumThresholdScratch {
  * along frequency (AOFlagger's order), each at χ_M. `flags` is the input mask and receives the
  * result (input flags stay set). Windows longer than an axis are skipped on that axis.
  *
- * Same result as running sumThresholdTimePass/sumThresholdFreqPass in turn, but faster: window
- * sums come from prefix sums that are recomputed only where a pass added flags, and a row is
- * skipped for a window length when the range of its prefix sum proves no window can trip.
+ * Same result as running sumThresholdTimePass/sumThresholdFreqPass in turn, but faster:
+ *  - a window can only trip if one of its unflagged samples has |v| > χ_M (its mean cannot
+ *    exceed its largest member), so only windows touching such a "hot" sample are tested: a
+ *    column is skipped when its max |v| ≤ χ_M, a row tests only the window starts that reach a
+ *    block of BLOCK channels whose max |v| > χ_M. The maxima are refreshed where flags were added.
+ *    At high thresholds (the background-shaping passes) and short windows most of the plane is
+ *    skipped; at long windows χ_M is small and rows are scanned whole.
+ *  - a line's windows only read that line, so its trips are applied as soon as the line is done
+ *    (the other lines of the pass do not see them), with no trip plane to clear.
+ *  - sums run over a copy of the values with flagged samples zeroed, counts over 1 − flag.
  */
 export function sumThreshold2D(
   values: Float32Array, flags: Uint8Array, nTime: number, nChan: number, chi1: number,
@@ -212,97 +201,17 @@ export function sumThreshold2D(
   const doFreq = opts.frequencyDirection ?? true;
   const chi1Time = opts.chi1Time ?? chi1;
   const s = scratch && scratch.nTime === nTime && scratch.nChan === nChan ? scratch : new SumThresholdScratch(nTime, nChan);
-  const { out, pf, cf, pt, ct, rowFlagged, rowRange, rowDirty, rowTrip, markEnd, pyrMin, pyrMax, levelOff, levelLen, pyrStride, colRange, colFlagged, active } = s;
-  const W = nChan + 1;
-  const nLevels = levelOff.length - 2;
-  out.fill(0);
-  rowDirty.fill(1);
-  let timePrefixValid = false;
-  let timePrefixBuilt = false; // built for these values in this call: then only dirty columns
-  clearDirtyColumns(s);
-
+  initScratch(values, flags, s);
   const longest = Math.max(doTime ? nTime : 0, doFreq ? nChan : 0);
   for (let m = 1; m <= maxWindow && m <= longest; m *= 2) {
     if (doTime && m <= nTime) {
-      if (!timePrefixValid) {
-        if (timePrefixBuilt && s.nDirty * 8 <= nChan) rebuildTimePrefixColumns(values, flags, s);
-        else rebuildTimePrefix(values, flags, s);
-        clearDirtyColumns(s);
-        timePrefixValid = true;
-        timePrefixBuilt = true;
-      }
-      const thr = sumThresholdLevel(chi1Time, m, growth);
-      let tripped = false;
-      markEnd.fill(0);
-      // columns whose prefix range proves that no window can trip are skipped
-      let nActive = 0;
-      for (let c = 0; c < nChan; c++) {
-        const minCnt = m - colFlagged[c];
-        if (minCnt > 0 && colRange[c] <= thr * minCnt) continue;
-        active[nActive++] = c;
-      }
-      for (let t = m; t <= nTime && nActive > 0; t++) {
-        const a = (t - m) * nChan;
-        const b = t * nChan;
-        for (let q = 0; q < nActive; q++) {
-          const c = active[q];
-          const cnt = ct[b + c] - ct[a + c];
-          const sum = pt[b + c] - pt[a + c];
-          if (cnt > 0 && (sum < 0 ? -sum : sum) > thr * cnt) {
-            const top = t - m;
-            const from = top > markEnd[c] ? top : markEnd[c];
-            for (let k = from; k < t; k++) { out[k * nChan + c] = 1; rowTrip[k] = 1; }
-            markEnd[c] = t;
-            tripped = true;
-          }
-        }
-      }
-      if (tripped) { applyTrips(flags, s); timePrefixValid = false; }
+      if (s.nDirty > 0) refreshColumns(s);
+      timePass(flags, s, m, sumThresholdLevel(chi1Time, m, growth));
     }
-    if (doFreq && m <= nChan) {
-      rebuildRowPrefix(values, flags, s);
-      const thr = sumThresholdLevel(chi1, m, growth);
-      let tripped = false;
-      // the length-1 test along frequency repeats the one just done along time
-      if (m === 1 && doTime && chi1Time === chi1) continue;
-      const level = Math.log2(m);
-      if (m >= 8) rebuildPyramids(s);
-      for (let t = 0; t < nTime; t++) {
-        // every window holds ≥ m − rowFlagged unflagged samples and |sum| ≤ range of the prefix
-        const minCnt = m - rowFlagged[t];
-        const lim = thr * minCnt;
-        if (minCnt > 0 && rowRange[t] <= lim) continue;
-        const pr = t * W;
-        const row = t * nChan;
-        let mark = 0;
-        const lEnd = nChan - m + 1;
-        // windows starting in aligned block j end in block j + 1: bound |sum| by the block extrema
-        const usePyr = m >= 8 && minCnt > 0 && level <= nLevels;
-        const o = t * pyrStride + (usePyr ? levelOff[level] : 0);
-        const nBlocks = usePyr ? levelLen[level] - 1 : 1;
-        for (let j = 0; j < nBlocks; j++) {
-          let l0 = 0;
-          let l1 = lEnd;
-          if (usePyr) {
-            const up = pyrMax[o + j + 1] - pyrMin[o + j];
-            const dn = pyrMax[o + j] - pyrMin[o + j + 1];
-            if ((up > dn ? up : dn) <= lim) continue;
-            l0 = j * m;
-            l1 = l0 + m < lEnd ? l0 + m : lEnd;
-          }
-          for (let l = l0, r = l0 + m; l < l1; l++, r++) {
-            const cnt = cf[pr + r] - cf[pr + l];
-            const sum = pf[pr + r] - pf[pr + l];
-            if (cnt > 0 && (sum < 0 ? -sum : sum) > thr * cnt) {
-              for (let k = l > mark ? l : mark; k < r; k++) out[row + k] = 1;
-              mark = r;
-              rowTrip[t] = 1;
-              tripped = true;
-            }
-          }
-        }
-      }
-      if (tripped) { applyTrips(flags, s); timePrefixValid = false; }
+    // the length-1 test along frequency repeats the one just done along time
+    if (doFreq && m <= nChan && !(m === 1 && doTime && chi1Time === chi1)) {
+      if (s.anyBlkDirty) refreshBlocks(s);
+      freqPass(flags, s, m, sumThresholdLevel(chi1, m, growth));
     }
   }
 }
@@ -310,129 +219,212 @@ export function sumThreshold2D(
 // The helpers below are top-level functions on purpose: closures over the hot arrays would force
 // V8 to keep those arrays in context slots and slow every inner loop several-fold.
 
-/** Recomputes prefix sums/counts and the prefix range of every dirty row (pyramid: lazily). */
-function rebuildRowPrefix(values: Float32Array, flags: Uint8Array, s: SumThresholdScratch): void {
-  const { nTime, nChan, pf, cf, rowFlagged, rowRange, rowDirty } = s;
-  const W = nChan + 1;
-  for (let t = 0; t < nTime; t++) {
-    if (!rowDirty[t]) continue;
-    rowDirty[t] = 0;
-    const row = t * nChan;
-    const pr = t * W;
-    let sum = 0, cnt = 0, lo = 0, hi = 0;
-    pf[pr] = 0;
-    cf[pr] = 0;
-    for (let c = 0; c < nChan; c++) {
-      if (flags[row + c] === 0) { sum += values[row + c]; cnt++; }
-      pf[pr + c + 1] = sum;
-      cf[pr + c + 1] = cnt;
-      if (sum < lo) lo = sum; else if (sum > hi) hi = sum;
-    }
-    rowFlagged[t] = nChan - cnt;
-    rowRange[t] = hi - lo;
-    s.pyrDirty[t] = 1;
-  }
-}
-
-/** Rebuilds the min/max pyramid of the prefix sums of rows whose prefix changed. */
-function rebuildPyramids(s: SumThresholdScratch): void {
-  const { nTime, nChan, pf, pyrMin, pyrMax, levelOff, levelLen, pyrStride, pyrDirty } = s;
-  const nLevels = levelOff.length - 2;
-  const W = nChan + 1;
-  for (let t = 0; t < nTime; t++) {
-    if (!pyrDirty[t]) continue;
-    pyrDirty[t] = 0;
-    const pr = t * W;
-    const base = t * pyrStride;
-    pyramidLevel1(pf, pr, W, pyrMin, pyrMax, base + levelOff[1]);
-    for (let k = 2; k <= nLevels; k++) pyramidLevelK(pyrMin, pyrMax, base + levelOff[k - 1], levelLen[k - 1], base + levelOff[k]);
-  }
-}
-
-/** Min/max of consecutive pairs of src[off .. off+len) into dst (a trailing single is copied). */
-function pyramidLevel1(src: Float64Array, off: number, len: number, mn: Float64Array, mx: Float64Array, dst: number): void {
-  const half = len >> 1;
-  for (let j = 0; j < half; j++) {
-    const a = src[off + 2 * j], b = src[off + 2 * j + 1];
-    if (a < b) { mn[dst + j] = a; mx[dst + j] = b; } else { mn[dst + j] = b; mx[dst + j] = a; }
-  }
-  if (len & 1) { const a = src[off + len - 1]; mn[dst + half] = a; mx[dst + half] = a; }
-}
-
-/** Next pyramid level: min of minima / max of maxima of consecutive pairs. */
-function pyramidLevelK(mn: Float64Array, mx: Float64Array, off: number, len: number, dst: number): void {
-  const half = len >> 1;
-  for (let j = 0; j < half; j++) {
-    const i = off + 2 * j;
-    const a = mn[i], b = mn[i + 1], c = mx[i], d = mx[i + 1];
-    mn[dst + j] = a < b ? a : b;
-    mx[dst + j] = c > d ? c : d;
-  }
-  if (len & 1) { mn[dst + half] = mn[off + len - 1]; mx[dst + half] = mx[off + len - 1]; }
-}
-
-/** Recomputes the column prefix sums/counts along time. */
-function rebuildTimePrefix(values: Float32Array, flags: Uint8Array, s: SumThresholdScratch): void {
-  const { nTime, nChan, pt, ct, colRange, colMin, colFlagged } = s;
-  for (let c = 0; c < nChan; c++) { pt[c] = 0; ct[c] = 0; colRange[c] = 0; colMin[c] = 0; }
+/** vm, w and the block / column bounds for a new plane (one pass). */
+function initScratch(values: Float32Array, flags: Uint8Array, s: SumThresholdScratch): void {
+  const { nTime, nChan, vm, w, nBlk, colMax, blkMax, blkAbs, blkSum, blkFlag } = s;
+  colMax.fill(0);
   for (let t = 0; t < nTime; t++) {
     const row = t * nChan;
-    const b = row + nChan;
-    for (let c = 0; c < nChan; c++) {
-      const f = flags[row + c] === 0;
-      const v = pt[row + c] + (f ? values[row + c] : 0);
-      pt[b + c] = v;
-      ct[b + c] = ct[row + c] + (f ? 1 : 0);
-      // colRange holds the running maximum here, turned into the range below
-      if (v < colMin[c]) colMin[c] = v; else if (v > colRange[c]) colRange[c] = v;
-    }
-  }
-  // the range of each column's prefix sum bounds every window sum along time
-  const last = nTime * nChan;
-  for (let c = 0; c < nChan; c++) {
-    colRange[c] -= colMin[c];
-    colFlagged[c] = nTime - ct[last + c];
-  }
-}
-
-/** ORs the trips of a pass into flags and marks the rows that changed as dirty. */
-function applyTrips(flags: Uint8Array, s: SumThresholdScratch): void {
-  const { nTime, nChan, out, rowTrip, rowDirty } = s;
-  for (let t = 0; t < nTime; t++) {
-    if (!rowTrip[t]) continue;
-    rowTrip[t] = 0;
-    rowDirty[t] = 1;
-    const row = t * nChan;
-    for (let c = 0; c < nChan; c++) {
-      if (out[row + c]) {
-        flags[row + c] = 1;
-        out[row + c] = 0;
-        if (!s.colDirty[c]) { s.colDirty[c] = 1; s.dirtyList[s.nDirty++] = c; }
+    for (let j = 0; j < nBlk; j++) {
+      const c0 = j * BLOCK;
+      const c1 = c0 + BLOCK < nChan ? c0 + BLOCK : nChan;
+      let mx = 0, ab = 0, sm = 0, nf = 0;
+      for (let c = c0; c < c1; c++) {
+        const k = row + c;
+        const f = flags[k] === 0;
+        const v = f ? values[k] : 0;
+        vm[k] = v;
+        w[k] = f ? 1 : 0;
+        nf += f ? 0 : 1;
+        // Math.max/abs compile to branch-free code; an if-based running maximum mispredicts on
+        // noise and costs several times as much
+        const a = Math.abs(v);
+        mx = Math.max(mx, a);
+        ab += a;
+        sm += v;
+        colMax[c] = Math.max(colMax[c], a);
       }
+      const bi = t * nBlk + j;
+      blkMax[bi] = mx;
+      blkAbs[bi] = ab;
+      blkSum[bi] = sm;
+      blkFlag[bi] = nf;
     }
+    rowCumulative(s, t);
   }
-}
-
-function clearDirtyColumns(s: SumThresholdScratch): void {
-  const { colDirty, dirtyList } = s;
-  for (let i = 0; i < s.nDirty; i++) colDirty[dirtyList[i]] = 0;
+  s.blkDirty.fill(0);
+  s.anyBlkDirty = false;
+  for (let i = 0; i < s.nDirty; i++) s.colDirty[s.dirtyList[i]] = 0;
   s.nDirty = 0;
 }
 
-/** As rebuildTimePrefix for the dirty columns only (strided, so only worth it for a few). */
-function rebuildTimePrefixColumns(values: Float32Array, flags: Uint8Array, s: SumThresholdScratch): void {
-  const { nTime, nChan, pt, ct, colRange, colFlagged, dirtyList } = s;
+/** The cumulative block sums / flagged counts of row t. */
+function rowCumulative(s: SumThresholdScratch, t: number): void {
+  const { nBlk, blkSum, blkFlag, cumSum, cumFlag } = s;
+  const bo = t * nBlk;
+  const co = t * (nBlk + 1);
+  let a = 0, f = 0;
+  cumSum[co] = 0;
+  cumFlag[co] = 0;
+  for (let j = 0; j < nBlk; j++) {
+    a += blkSum[bo + j];
+    f += blkFlag[bo + j];
+    cumSum[co + j + 1] = a;
+    cumFlag[co + j + 1] = f;
+  }
+}
+
+/** max |v|, Σ|v|, Σv and flagged count of block j of row t. */
+function blockStats(s: SumThresholdScratch, t: number, j: number): void {
+  const { nChan, vm, w, nBlk, blkMax, blkAbs, blkSum, blkFlag } = s;
+  const row = t * nChan;
+  const e = row + (j * BLOCK + BLOCK < nChan ? j * BLOCK + BLOCK : nChan);
+  let mx = 0, ab = 0, sm = 0, nf = 0;
+  for (let k = row + j * BLOCK; k < e; k++) {
+    const v = vm[k];
+    const a = Math.abs(v);
+    mx = Math.max(mx, a);
+    ab += a;
+    sm += v;
+    nf += 1 - w[k];
+  }
+  const b = t * nBlk + j;
+  blkMax[b] = mx;
+  blkAbs[b] = ab;
+  blkSum[b] = sm;
+  blkFlag[b] = nf;
+}
+
+/** Flags samples [a, b) of line `off + k·stride`; marks the touched blocks and columns dirty. */
+function applyTrips(flags: Uint8Array, s: SumThresholdScratch, nTrips: number, off: number, stride: number): void {
+  const { vm, w, trips, nChan, nBlk, blkDirty, colDirty, dirtyList } = s;
+  for (let q = 0; q < nTrips; q++) {
+    for (let k = trips[2 * q], e = trips[2 * q + 1]; k < e; k++) {
+      const i = off + k * stride;
+      if (w[i] === 0) continue;
+      w[i] = 0;
+      vm[i] = 0;
+      flags[i] = 1;
+      const t = (i / nChan) | 0;
+      const c = i - t * nChan;
+      blkDirty[t * nBlk + ((c / BLOCK) | 0)] = 1;
+      if (colDirty[c] === 0) { colDirty[c] = 1; dirtyList[s.nDirty++] = c; }
+    }
+  }
+  s.anyBlkDirty = true;
+}
+
+function refreshBlocks(s: SumThresholdScratch): void {
+  const { nTime, nBlk, blkDirty } = s;
+  for (let t = 0; t < nTime; t++) {
+    let changed = false;
+    for (let j = 0; j < nBlk; j++) {
+      if (blkDirty[t * nBlk + j] === 0) continue;
+      blkDirty[t * nBlk + j] = 0;
+      blockStats(s, t, j);
+      changed = true;
+    }
+    if (changed) rowCumulative(s, t);
+  }
+  s.anyBlkDirty = false;
+}
+
+function refreshColumns(s: SumThresholdScratch): void {
+  const { nTime, nChan, vm, colMax, colDirty, dirtyList } = s;
   for (let i = 0; i < s.nDirty; i++) {
     const c = dirtyList[i];
-    let v = 0, n = 0, lo = 0, hi = 0;
-    for (let t = 0; t < nTime; t++) {
-      const k = t * nChan + c;
-      if (flags[k] === 0) { v += values[k]; n++; }
-      pt[k + nChan] = v;
-      ct[k + nChan] = n;
-      if (v < lo) lo = v; else if (v > hi) hi = v;
+    colDirty[c] = 0;
+    let mx = 0;
+    for (let k = c, e = nTime * nChan; k < e; k += nChan) mx = Math.max(mx, Math.abs(vm[k]));
+    colMax[c] = mx;
+  }
+  s.nDirty = 0;
+}
+
+/** Windows of length m along time in every column whose max |v| exceeds thr. */
+function timePass(flags: Uint8Array, s: SumThresholdScratch, m: number, thr: number): void {
+  const { nTime, nChan, vm, w, colMax, trips } = s;
+  for (let c = 0; c < nChan; c++) {
+    if (!(colMax[c] > thr)) continue;
+    let sum = 0;
+    let cnt = 0;
+    let k = c;
+    for (let t = 0; t < m - 1; t++, k += nChan) { sum += vm[k]; cnt += w[k]; }
+    let mark = 0;
+    let nTrips = 0;
+    let kl = c;
+    for (let l = 0, r = m - 1; r < nTime; l++, r++, k += nChan, kl += nChan) {
+      sum += vm[k];
+      cnt += w[k];
+      // cnt > 0: a window of flagged samples never trips (and round-off may leave sum ≠ 0)
+      if (cnt > 0 && Math.abs(sum) > thr * cnt) {
+        const from = l > mark ? l : mark;
+        if (nTrips > 0 && trips[2 * nTrips - 1] === from) trips[2 * nTrips - 1] = r + 1;
+        else { trips[2 * nTrips] = from; trips[2 * nTrips + 1] = r + 1; nTrips++; }
+        mark = r + 1;
+      }
+      sum -= vm[kl];
+      cnt -= w[kl];
     }
-    colRange[c] = hi - lo;
-    colFlagged[c] = nTime - n;
+    if (nTrips > 0) applyTrips(flags, s, nTrips, c, nChan);
+  }
+}
+
+/**
+ * Windows of length m along frequency, by blocks of BLOCK window starts that the bounds do not
+ * rule out. For m < BLOCK: the windows starting in block j lie in blocks j, j + 1, so they need
+ * an unflagged |v| > thr there. For m ≥ BLOCK (a multiple of it): such a window is a tail of
+ * block j, the whole blocks j+1 … j+m/BLOCK−1 and a head of block j+m/BLOCK, so
+ * |Σ| ≤ Σ|v|(j) + |Σ middle blocks| + Σ|v|(j+m/BLOCK). On noise Σ|v| of a block grows as BLOCK
+ * and the middle as √m while χ_m·m grows as m^0.585: from m = 16 on nearly every block is skipped.
+ */
+function freqPass(flags: Uint8Array, s: SumThresholdScratch, m: number, thr: number): void {
+  const { nTime, nChan, vm, w, nBlk, blkMax, blkAbs, cumSum, cumFlag, ranges, trips } = s;
+  const lastStart = nChan - m;
+  const span = (m / BLOCK) | 0;
+  for (let t = 0; t < nTime; t++) {
+    const bo = t * nBlk;
+    const co = t * (nBlk + 1);
+    let nR = 0;
+    for (let j = 0; j * BLOCK <= lastStart; j++) {
+      const l0 = j * BLOCK;
+      const l1 = l0 + BLOCK - 1 < lastStart ? l0 + BLOCK - 1 : lastStart;
+      // samples [l0, l1 + m) lie in blocks j … jb
+      const jb = ((l1 + m - 1) / BLOCK) | 0;
+      const minCnt = m - (cumFlag[co + jb + 1] - cumFlag[co + j]);
+      if (span === 0) {
+        if (!(Math.max(blkMax[bo + j], blkMax[bo + jb]) > thr)) continue;
+      } else if (minCnt > 0) {
+        const je = j + span;
+        const bound = blkAbs[bo + j] + Math.abs(cumSum[co + je] - cumSum[co + j + 1]) + (je < nBlk ? blkAbs[bo + je] : 0);
+        if (bound <= thr * minCnt) continue;
+      }
+      if (nR > 0 && l0 <= ranges[2 * nR - 1] + 1) ranges[2 * nR - 1] = l1;
+      else { ranges[2 * nR] = l0; ranges[2 * nR + 1] = l1; nR++; }
+    }
+    if (nR === 0) continue;
+    const row = t * nChan;
+    let mark = 0;
+    let nTrips = 0;
+    for (let q = 0; q < nR; q++) {
+      const l0 = row + ranges[2 * q];
+      const l1 = row + ranges[2 * q + 1];
+      let sum = 0;
+      let cnt = 0;
+      for (let k = l0; k < l0 + m - 1; k++) { sum += vm[k]; cnt += w[k]; }
+      for (let l = l0, r = l0 + m - 1; l <= l1; l++, r++) {
+        sum += vm[r];
+        cnt += w[r];
+        if (cnt > 0 && Math.abs(sum) > thr * cnt) {
+          const from = l - row > mark ? l - row : mark;
+          if (nTrips > 0 && trips[2 * nTrips - 1] === from) trips[2 * nTrips - 1] = r - row + 1;
+          else { trips[2 * nTrips] = from; trips[2 * nTrips + 1] = r - row + 1; nTrips++; }
+          mark = r - row + 1;
+        }
+        sum -= vm[l];
+        cnt -= w[l];
+      }
+    }
+    if (nTrips > 0) applyTrips(flags, s, nTrips, row, 1);
   }
 }

@@ -56,7 +56,8 @@ export interface RfiOptions {
   frequencyDirection?: boolean;
   /** Background fit: time decimation before the low-pass (default 3). */
   timeDecimation?: number;
-  /** Gaussian low-pass σ² in decimated time samples (default 2.5) and in channels (default 5). */
+  /** Gaussian low-pass σ² in decimated time samples (default 2.5) and in channels (default 5;
+   *  realised as three running boxes of about that total variance, see background.ts). */
   timeSigmaSq?: number;
   freqSigmaSq?: number;
   /** Per-iteration RMS rejection (shapes only the background): timestep σ (default 3.5) and channel

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { flagRfi, flagPlane, resolveRfiOptions } from '../../src/flagging/rfi.js';
-import { maskedBackground, BackgroundScratch } from '../../src/flagging/background.js';
+import { maskedBackground, maskedResidual, boxWidths, BackgroundScratch } from '../../src/flagging/background.js';
 import { flagZeros } from '../../src/flagging/modes.js';
 import { simulate, score, gaussian, rng } from './rfiSim.js';
 import { heraAvailable, loadHera } from './heraHelper.js';
@@ -25,6 +25,25 @@ describe('background fit', () => {
     expect(worst).toBeLessThan(0.1);
     // band edges: the frequency kernel is one-sided there (zeroth order), slope 0.16/channel → ~0.3
     expect(worstEdge).toBeLessThan(0.4);
+  });
+});
+
+describe('background internals', () => {
+  it('three boxes for σ² = 5 are 3, 5, 5 channels (variance Σ(w² − 1)/12 = 4.67)', () => {
+    expect(boxWidths(5)).toEqual([3, 5, 5]);
+    const v = boxWidths(5).reduce((a, w) => a + (w * w - 1) / 12, 0);
+    expect(v).toBeCloseTo(14 / 3, 12);
+  });
+  it('maskedResidual = values − maskedBackground', () => {
+    const g = gaussian(rng(5));
+    const nT = 24, nC = 100;
+    const v = new Float32Array(nT * nC).map((_, i) => 5 + Math.sin(i / 37) + 0.3 * g());
+    const m = new Uint8Array(nT * nC).map((_, i) => (i % 17 === 0 ? 1 : 0));
+    const s = new BackgroundScratch(nT, nC);
+    const bg = new Float32Array(nT * nC), res = new Float32Array(nT * nC);
+    maskedBackground(v, m, bg, s);
+    maskedResidual(v, m, res, s);
+    for (let i = 0; i < v.length; i++) expect(res[i]).toBeCloseTo(v[i] - bg[i], 5);
   });
 });
 

@@ -70,4 +70,28 @@ describe('SIR operator: linear-time algorithm = definition', () => {
     // time: rows 0..5 of channel 2 flagged (4 → 6); frequency: single flags per row do not grow
     for (let t = 0; t < nT; t++) for (let c = 0; c < nC; c++) expect(f[t * nC + c]).toBe(c === 2 ? 1 : 0);
   });
+  it('2-D with missing samples equals the 1-D operator on every column, then every row', () => {
+    // sirOperator2D skips columns with no (non-missing) flag; the result must not change
+    const r = rng(19);
+    for (let trial = 0; trial < 20; trial++) {
+      const nT = 24, nC = 50 + trial;
+      const f = new Uint8Array(nT * nC).map(() => (r() < 0.04 ? 1 : 0));
+      for (let t = 3; t < 9; t++) f[t * nC + 5] = 1; // a run in time to grow
+      const missing = new Uint8Array(nT * nC).map(() => (r() < 0.05 ? 1 : 0));
+      const fast = Uint8Array.from(f);
+      sirOperator2D(fast, nT, nC, 0.2, 0.3, missing);
+      const ref = Uint8Array.from(f);
+      for (let c = 0; c < nC; c++) {
+        const col = new Uint8Array(nT), mis = new Uint8Array(nT);
+        for (let t = 0; t < nT; t++) { col[t] = ref[t * nC + c]; mis[t] = missing[t * nC + c]; }
+        sirOperator1D(col, 0.2, mis);
+        for (let t = 0; t < nT; t++) ref[t * nC + c] = col[t];
+      }
+      for (let t = 0; t < nT; t++) {
+        const row = ref.subarray(t * nC, (t + 1) * nC);
+        sirOperator1D(row, 0.3, missing.subarray(t * nC, (t + 1) * nC));
+      }
+      expect(str(fast)).toBe(str(ref));
+    }
+  });
 });

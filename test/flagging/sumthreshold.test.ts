@@ -97,4 +97,27 @@ describe('sumThreshold2D', () => {
       expect(Array.from(fast)).toEqual(Array.from(ref));
     }
   });
+  it('the pruned implementation equals the reference with separate χ₁ in time, one direction only, odd sizes', () => {
+    const r = rng(23);
+    const sum = new Float64Array(400), cnt = new Int32Array(400), me = new Int32Array(400);
+    for (let trial = 0; trial < 30; trial++) {
+      const nT = 5 + Math.floor(r() * 30), nC = 3 + Math.floor(r() * 300);
+      const v = new Float32Array(nT * nC);
+      for (let i = 0; i < v.length; i++) v[i] = (r() - 0.5) * 2 + (r() < 0.02 ? 8 * (r() - 0.3) : 0);
+      const mask = new Uint8Array(nT * nC).map(() => (r() < 0.1 ? 1 : 0));
+      const chi1 = 1 + 3 * r();
+      const chi1Time = trial % 3 === 0 ? chi1 : 1 + 3 * r();
+      const doTime = trial % 5 !== 1, doFreq = trial % 5 !== 2;
+      const maxWindow = trial % 4 === 3 ? 32 : 256;
+      const fast = Uint8Array.from(mask);
+      sumThreshold2D(v, fast, nT, nC, chi1, { chi1Time, timeDirection: doTime, frequencyDirection: doFreq, maxWindow });
+      const ref = Uint8Array.from(mask);
+      const out = new Uint8Array(nT * nC);
+      for (let m = 1; m <= maxWindow && m <= Math.max(nT, nC); m *= 2) {
+        if (doTime && m <= nT) { out.set(ref); sumThresholdTimePass(v, ref, out, nT, nC, m, sumThresholdLevel(chi1Time, m), sum, cnt, me); ref.set(out); }
+        if (doFreq && m <= nC) { out.set(ref); sumThresholdFreqPass(v, ref, out, nT, nC, m, sumThresholdLevel(chi1, m)); ref.set(out); }
+      }
+      expect(Array.from(fast)).toEqual(Array.from(ref));
+    }
+  });
 });
