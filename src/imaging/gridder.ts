@@ -83,31 +83,34 @@ export interface GridPlan {
  */
 export interface RowTaps { k0: Int32Array; ku: Float32Array; kv: Float32Array; kw: Float32Array }
 
-/** Fill plan.taps for a sorted single-channel plan (rows beyond the last w group are skipped). */
+/** Fill plan.taps for a sorted single-channel plan (rows beyond the last w group are skipped); leaves it unset if a row's first w-plane is not its group. */
 export function precomputeTaps(plan: GridPlan, alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b)): void {
   const { W, Nu, Nv, nRow, uvw, freq, table, tableOs, dw, w0, cellRad, wStacking, wGroupStart } = plan;
   if (plan.nChan !== 1 || !wGroupStart) throw new DsaError('precomputeTaps: sorted single-channel plans only');
   const h = W / 2, f = freq[0];
-  const cu = (-cellRad * Nu / C_LIGHT) * f, cv = (cellRad * Nv / C_LIGHT) * f, cw = f / (dw * C_LIGHT);
+  // the same expressions, in the same order, as spreadPlane and rowCells (vis-order.ts): the w
+  // group of a row must come out identical to the one it was sorted into
+  const cu = -cellRad * Nu / C_LIGHT, cv = cellRad * Nv / C_LIGHT, cw = 1 / (dw * C_LIGHT);
   const nu2 = Nu / 2, nv2 = Nv / 2, wOff = -w0 / dw;
   const k0 = new Int32Array(alloc(8 * nRow)), ku = new Float32Array(alloc(4 * W * nRow));
   const kv = new Float32Array(alloc(4 * W * nRow)), kw = new Float32Array(alloc(4 * W * nRow));
   // Each row's w tap index is p − g (g its group): check that the groups are the rows' first planes.
   if (wStacking) for (let g = 0; g + 1 < wGroupStart.length; g++) {
     for (let r = wGroupStart[g]; r < wGroupStart[g + 1]; r++) {
-      if (Math.ceil(uvw[3 * r + 2] * cw + wOff - h) !== g) throw new DsaError(`precomputeTaps: row ${r} is not in its w group ${g}`);
+      // a row clamped into the last group at a rounding edge: leave the plan on the general path
+      if (Math.ceil(uvw[3 * r + 2] * cw * f + wOff - h) !== g) return;
     }
   }
   const end = wGroupStart[wGroupStart.length - 1];
   for (let r = 0; r < end; r++) {
-    const gu0 = uvw[3 * r] * cu + nu2, gv0 = uvw[3 * r + 1] * cv + nv2;
+    const gu0 = uvw[3 * r] * cu * f + nu2, gv0 = uvw[3 * r + 1] * cv * f + nv2;
     const k0u = Math.ceil(gu0 - h), k0v = Math.ceil(gv0 - h);
     k0[2 * r] = k0u; k0[2 * r + 1] = k0v;
     const ju = (k0u - gu0 + h) * tableOs, jv = (k0v - gv0 + h) * tableOs;
     const iu = ju | 0, iv = jv | 0, fu = ju - iu, fv = jv - iv;
     let jw = 0, iw = 0, fw = 0;
     if (wStacking) {
-      const wg = uvw[3 * r + 2] * cw + wOff;
+      const wg = uvw[3 * r + 2] * cw * f + wOff;
       jw = (Math.ceil(wg - h) - wg + h) * tableOs; iw = jw | 0; fw = jw - iw;
     }
     for (let t = 0, o = 0; t < W; t++, o += tableOs) {

@@ -31,7 +31,9 @@ export function rowCells(plan: GridPlan, r: number, out: RowCells): RowCells {
   const gv = uvw[3 * r + 1] * (cellRad * Nv / C_LIGHT) * f + Nv / 2;
   out.k0u = Math.ceil(gu - h);
   out.k0v = Math.ceil(gv - h);
-  out.k0w = wStacking ? Math.ceil((uvw[3 * r + 2] * f / C_LIGHT - w0) / dw - h) : 0;
+  // exactly spreadPlane's expression (w·(1/(dw·c))·ν − w0/dw): a different rounding near a plane
+  // boundary would put the row in the wrong w group
+  out.k0w = wStacking ? Math.ceil(uvw[3 * r + 2] * (1 / (dw * C_LIGHT)) * f + -w0 / dw - h) : 0;
   return out;
 }
 
