@@ -1,9 +1,20 @@
 #!/usr/bin/env node
 // Demo sky: sources along the drift strip after a 3C286 transit, written as the simulator's
 // sources JSON and as the photometry catalogue CSV (same positions, fluxes in mJy at 1.4 GHz).
+// Also writes OUTDIR/stations.csv: the core T of the array (DSA-001…103, baselines ≤ 0.5 km, no
+// outriggers), each station moved by a seeded random offset of up to ±3 m east and north.
+//  - Core only: a demo on 2 cores images at quick-look size (≤ 1024²). With the outriggers the
+//    main lobe is ~12″ across, and a 1024² image that samples it (≥ 3 pixels) covers 1.2° of the
+//    2.5° primary beam; with the core it is ~50″ × 95″ and 1024 × 12″ covers 3.5°.
+//  - Jitter: the real arms are periodic (5.75 m E–W, 8.6 m N–S), so every source has grating
+//    responses 2.0° and 1.3° away, inside the image. In a drift scan a source's amplitude changes
+//    by up to 4× during a group while the uv tracks turn, so those far responses differ from the
+//    PSF by ~10 % of the source: CLEAN models the difference as ghosts and takes 5–15 % off the
+//    source (the 96-antenna array with outriggers at full resolution dilutes this).
 // usage: demo-sky.mjs OUTDIR NGROUPS
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const [out, nGroupsArg] = process.argv.slice(2);
 const nGroups = Number(nGroupsArg ?? 5);
@@ -23,4 +34,17 @@ for (let i = 0; i < Math.round(nGroups * 3); i++) {
 writeFileSync(path.join(out, 'sources.json'), JSON.stringify(sources, null, 1) + '\n');
 const csv = ['name,ra_deg,dec_deg,flux_mjy,snr,resolved', ...sources.map((s) => `${s.name},${s.ra_deg},${s.dec_deg},${(s.flux_jy * 1000).toFixed(1)},100,0`)];
 writeFileSync(path.join(out, 'catalog.csv'), csv.join('\n') + '\n');
+let jseed = 777;
+const jrand = () => ((jseed = (jseed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const M_PER_DEG_LAT = 110950, M_PER_DEG_LON = 88700; // at 37.23° N
+const stations = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'data', 'DSA110_Station_Coordinates.csv'), 'utf8')
+  .split(/\r?\n/).flatMap((l) => {
+    const m = /^,DSA-(\d+),([-\d.]+),([-\d.]+),(.*)$/.exec(l);
+    if (!m) return [l];
+    if (Number(m[1]) > 103) return [];
+    const lat = Number(m[2]) + ((jrand() - 0.5) * 6) / M_PER_DEG_LAT;
+    const lon = Number(m[3]) + ((jrand() - 0.5) * 6) / M_PER_DEG_LON;
+    return [`,DSA-${m[1]},${lat.toFixed(8)},${lon.toFixed(8)},${m[4]}`];
+  });
+writeFileSync(path.join(out, 'stations.csv'), stations.join('\n'));
 console.log(path.join(out, 'sources.json'));

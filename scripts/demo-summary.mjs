@@ -13,7 +13,8 @@ const json = args.includes('--json');
 const [out, secs] = args.filter((a) => a !== '--json');
 const dist = path.resolve(here, '..', 'dist', 'src');
 const { readFits } = await import(path.join(dist, 'io', 'fits.js'));
-const { Wcs } = await import(path.join(dist, 'astro', 'wcs.js'));
+const { loadPhotometryImage } = await import(path.join(dist, 'photometry', 'pipeline.js'));
+const { forcedPhotometry } = await import(path.join(dist, 'photometry', 'measure.js'));
 
 const db = new Database(path.join(out, 'state', 'db', 'pipeline.sqlite3'), { readonly: true });
 const truth = JSON.parse(readFileSync(path.join(out, 'incoming', 'truth.json'), 'utf8'));
@@ -41,31 +42,28 @@ for (const r of phot) {
 }
 const imageRows = [...bySrc.entries()].map(([name, f]) => ({ name, n: f.length, flux: median(f), truth: intrinsic.get(name) })).filter((r) => r.truth !== undefined);
 
-// Mosaic: brightest pixel within 1.5 beam of each source where the weight is at least half its peak.
+// Mosaic: forced photometry (the restoring beam as a matched filter, as for the images) at each
+// source where Σ wA² is at least half its peak. The mosaic is already primary-beam corrected, so
+// no pb here. (The brightest pixel is no flux estimator: it misses the peak by the pixel offset
+// and by the bilinear reprojection, and picks noise up.)
 const mosaicRows = [];
 if (mosaic && existsSync(mosaic.path)) {
-  const img = await readFits(mosaic.path);
+  const img = await loadPhotometryImage(mosaic.path, { usePb: false });
   const wimg = await readFits(mosaic.path.replace(/\.fits$/, '-weight.fits'));
-  const wcs = Wcs.fromHeader(img.header, mosaic.path);
-  const nx = img.shape[0], ny = img.shape[1];
+  const { nx, ny } = img;
   let wmax = 0;
   for (const v of wimg.data) if (v > wmax) wmax = v;
-  const bmaj = img.header.getNumber('BMAJ');
-  const cell = Math.abs(img.header.getNumber('CDELT2'));
-  const rad = Math.max(2, Math.ceil((1.5 * bmaj) / cell / 2));
+  const inside = [];
   for (const s of sky) {
-    const p = wcs.worldToPixelDeg ? wcs.worldToPixelDeg(s.ra_deg, s.dec_deg) : null;
-    if (!p) continue;
-    const x0 = Math.round(p.x ?? p[0]), y0 = Math.round(p.y ?? p[1]);
+    const [x, y] = img.sky.worldToPixel(s.ra_deg, s.dec_deg);
+    const x0 = Math.round(x), y0 = Math.round(y);
     if (!(x0 >= 0 && y0 >= 0 && x0 < nx && y0 < ny)) continue;
     if (!(wimg.data[y0 * nx + x0] >= 0.5 * wmax)) continue;
-    let best = -Infinity;
-    for (let y = y0 - rad; y <= y0 + rad; y++) for (let x = x0 - rad; x <= x0 + rad; x++) {
-      if (x < 0 || y < 0 || x >= nx || y >= ny) continue;
-      const v = img.data[y * nx + x];
-      if (v > best) best = v;
-    }
-    mosaicRows.push({ name: s.name, flux: best, truth: intrinsic.get(s.name) });
+    inside.push({ s, x, y });
+  }
+  if (inside.length) {
+    const fp = forcedPhotometry(img, Float64Array.from(inside, (r) => r.x), Float64Array.from(inside, (r) => r.y), { beam: img.beam, noiseCorrelation: 'beam' });
+    inside.forEach((r, i) => mosaicRows.push({ name: r.s.name, flux: fp.flux[i], snr: fp.snr[i], truth: intrinsic.get(r.s.name) }));
   }
 }
 

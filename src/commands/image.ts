@@ -67,6 +67,7 @@ export function register(program: Command): void {
       const { chooseDataColumn, msStokesI } = await import('../imaging/ms-input.js');
       const { imageVisibilities } = await import('../imaging/imager.js');
       const { primaryBeamFast } = await import('../imaging/pb-fast.js');
+      const { weightPerIntegration } = await import('../imaging/primaryBeam.js');
       const { makeSinWcs } = await import('../astro/wcs.js');
       const { makeImageHeader, writeFits } = await import('../io/fits.js');
       const { imageToPngThumbnail } = await import('../util/png.js');
@@ -87,17 +88,31 @@ export function register(program: Command): void {
           const tRead = performance.now();
           let cellRad = o.scale !== undefined ? (o.scale / 3600) * DEG : undefined;
           let size = o.size;
-          if (o.quick && cellRad === undefined) {
-            // Quick look: ≤ 1024² but never coarser than 1/3 of the synthesised beam (the PSF fit
-            // needs a resolved main lobe), so the field shrinks rather than the beam vanishing.
+          if (cellRad === undefined) {
+            // The cell follows the main lobe predicted from the imaging weights (≥ 3 pixels across
+            // its minor axis: see beam-estimate.ts), not only λ/B_max, which for Briggs-weighted
+            // sparse arrays is ~2× the lobe and left CLEAN 10 % short on sources between pixels.
             const { maxBaselineM } = await import('../imaging/geometry.js');
             const { goodFftSize } = await import('../imaging/fft.js');
+            const { imagingWeights } = await import('../imaging/weighting.js');
+            const { estimateBeam } = await import('../imaging/beam-estimate.js');
             let fmax = 0;
             for (const f of m.freq) fmax = Math.max(fmax, f);
-            const beamCell = 299792458 / fmax / maxBaselineM(input) / 3;
+            const lambdaOverB = 299792458 / fmax / maxBaselineM(input);
             const fovCell = (o.fov * DEG) / 1024;
-            cellRad = Math.min(beamCell, Math.max(fovCell, beamCell / 1.67));
-            size ??= Math.min(1024, goodFftSize(Math.ceil((o.fov * DEG) / cellRad)));
+            // density weights need a grid: the one the old λ/B_max rule would have chosen
+            const cell0 = o.quick ? Math.max(fovCell, lambdaOverB / 5) : lambdaOverB / 5;
+            const n0 = Math.min(o.quick ? 1024 : 16384, goodFftSize(Math.ceil((o.fov * DEG) / cell0)));
+            const est = estimateBeam(input, imagingWeights(input, { nx: n0, ny: n0, cellRad: cell0 }, o.weight, o.robust));
+            const lobeCell = Number.isFinite(est.minorRad) ? est.minorRad / 3 : Infinity;
+            if (o.quick) {
+              // Quick look: ≤ 1024² but never coarser than 1/3 of the main lobe (the PSF fit and
+              // CLEAN need it resolved), so the field shrinks rather than the beam vanishing.
+              const beamCell = Math.min(lambdaOverB / 3, lobeCell);
+              cellRad = Math.min(beamCell, Math.max(fovCell, beamCell / 1.67));
+              size ??= Math.min(1024, goodFftSize(Math.ceil((o.fov * DEG) / cellRad)));
+            } else if (lobeCell < lambdaOverB / 5) cellRad = lobeCell;
+            log.debug(`${path.basename(msPath)}: predicted main lobe ${((est.majorRad / DEG) * 3600).toFixed(1)}″×${((est.minorRad / DEG) * 3600).toFixed(1)}″, λ/B_max ${((lambdaOverB / DEG) * 3600).toFixed(1)}″, cell ${cellRad !== undefined ? ((cellRad / DEG) * 3600).toFixed(2) + '″' : 'default'}`);
           }
           const bar = progressBar(1, path.basename(msPath));
           const res = await imageVisibilities(input, {
@@ -119,7 +134,9 @@ export function register(program: Command): void {
           for (const w of m.chanWidth) bw += w;
           const merRa = m.meridianRa ?? new Float64Array([ra0]);
           const merDec = m.meridianDec ?? new Float64Array([dec0]);
-          const pb = primaryBeamFast(g, ra0, dec0, merRa, merDec, freqHz);
+          // the beam averaged as the image averages the integrations (flagged ones do not count)
+          const pbWeights = m.meridianRa ? weightPerIntegration(input.weight, m.nTimes, input.nRow, input.nChan) : undefined;
+          const pb = primaryBeamFast(g, ra0, dec0, merRa, merDec, freqHz, 16, pbWeights);
           const pbcor = new Float32Array(res.image.length);
           for (let i = 0; i < pbcor.length; i++) pbcor[i] = pb[i]! >= o.pblimit ? res.image[i]! / pb[i]! : NaN;
           const tPb = performance.now();

@@ -98,13 +98,17 @@ export function getGroup(reg: Registry, groupId: string): GroupRow | undefined {
 }
 
 /**
- * Atomically take the oldest pending group for `worker`. One UPDATE … RETURNING inside an
- * IMMEDIATE transaction: two workers can never take the same group.
+ * Atomically take the oldest pending group for `worker` (among `only`, when given). One UPDATE …
+ * RETURNING inside an IMMEDIATE transaction: two workers can never take the same group.
  */
 export function claimNextGroup(reg: Registry, worker: string, only?: readonly string[]): GroupRow | undefined {
   const now = mjdNow();
+  // An explicit list restricts the claim even when it is empty: `convert --watch` passes the
+  // groups whose files it has seen settle, and on a restart that is none at first — claiming
+  // "any pending group" then took one it had no files for and crashed, leaving it in_progress.
+  if (only && only.length === 0) return undefined;
   return reg.write(() => {
-    if (only && only.length) {
+    if (only) {
       const stmt = reg.db.prepare(
         `UPDATE processing_queue SET state='in_progress', claimed_by=?, started_at=?, updated_at=?
          WHERE group_id = ? AND state = 'pending' RETURNING *`,
