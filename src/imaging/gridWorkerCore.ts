@@ -23,8 +23,8 @@ export interface WorkerRanges {
 }
 
 export interface SharedBuffers {
-  /** Whole occupied band, (vHi−vLo+1)·Nu complex float64. */
-  grid: Float64Array;
+  /** Whole occupied band, (vHi−vLo+1)·Nu complex float32 (the FFTs are float32; halving the grid halved its memory traffic). */
+  grid: Float32Array;
   /** Band rows × nx complex float32. */
   inter: Float32Array;
   /** nx·ny complex float64 accumulator (gridding) / current plane (degridding). */

@@ -287,7 +287,7 @@ function shiftPhase(plan: GridPlan, vis: Float32Array, sign: 1 | -1, rowLo: numb
  * onto the grid band rows [rowLo, rowHi) (absolute grid row indices). grid holds rows
  * rowLo..rowHi−1, Nu complex float64 each.
  */
-export function gridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number): void {
+export function gridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number): void {
   const gs = plan.wGroupStart;
   if (!gs) { spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, false, 0, plan.nRow); return; }
   // Sorted rows: only the groups whose W w-taps include p, and in each only the v tiles that can
@@ -309,7 +309,7 @@ export function gridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Fl
  * Adjoint of gridPlane: vis += interpolation of the grid band (rows [rowLo, rowHi)) at w-plane p,
  * for visibility rows [visLo, visHi).
  */
-export function degridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number, visLo = 0, visHi = plan.nRow): void {
+export function degridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo = 0, visHi = plan.nRow): void {
   spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, true, visLo, visHi);
 }
 
@@ -317,7 +317,7 @@ export function degridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: 
  * Degrid part `part` of `parts` of the rows plane p touches (sorted plans: an equal share of the
  * plane's contiguous row range, so every worker is busy on every plane; otherwise a share of all rows).
  */
-export function degridPlanePart(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, part: number, parts: number): void {
+export function degridPlanePart(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, part: number, parts: number): void {
   const [lo, hi] = planeRows(plan, p);
   const a = lo + Math.floor(((hi - lo) * part) / parts), b = lo + Math.floor(((hi - lo) * (part + 1)) / parts);
   if (b <= a) return;
@@ -339,13 +339,13 @@ let ku: Float64Array = new Float64Array(16), kv: Float64Array = new Float64Array
  * the callback the visibility index and the first tap cell. Kept as two specialised copies
  * (spread / interp) below because V8 optimises monomorphic loops far better.
  */
-function spreadOrInterp(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number, interp: boolean, visLo: number, visHi: number): void {
+function spreadOrInterp(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, interp: boolean, visLo: number, visHi: number): void {
   if (interp) interpPlane(plan, p, vis, grid, rowLo, rowHi, visLo, visHi);
   else spreadPlane(plan, p, vis, grid, rowLo, rowHi, visLo, visHi);
 }
 
 /** spreadPlane for plans with precomputed taps: rows [visLo, visHi) all belong to w group g. */
-function spreadTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
+function spreadTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
   const { W, Nu } = plan;
   const { k0, ku, kv, kw } = plan.taps as RowTaps;
   const i = plan.wStacking ? p - g : 0;
@@ -387,7 +387,7 @@ function spreadTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, gri
 }
 
 /** interpPlane for plans with precomputed taps: rows [visLo, visHi) all belong to w group g. */
-function interpTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
+function interpTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
   const { W, Nu } = plan;
   const { k0, ku, kv, kw } = plan.taps as RowTaps;
   const i = plan.wStacking ? p - g : 0;
@@ -423,7 +423,7 @@ function interpTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, gri
 }
 let KV32: Float64Array = new Float64Array(16);
 
-function spreadPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
+function spreadPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
   const { W, Nu, Nv, nChan, uvw, freq, table, tableOs, dw, w0, rowWgMin, rowWgMax, cellRad, wStacking } = plan;
   const h = W / 2;
   if (ku.length < W) { ku = new Float64Array(W); kv = new Float64Array(W); }
@@ -478,7 +478,7 @@ function spreadPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64
   }
 }
 
-function interpPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float64Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
+function interpPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
   const { W, Nu, Nv, nChan, uvw, freq, table, tableOs, dw, w0, rowWgMin, rowWgMax, cellRad, wStacking } = plan;
   const h = W / 2;
   if (ku.length < W) { ku = new Float64Array(W); kv = new Float64Array(W); }
@@ -552,7 +552,7 @@ let rowBuf: Float32Array = new Float32Array(0);
  * columns, and store them transposed into inter. The grid rows are zeroed as they are read, so
  * the grid is ready for the next plane without a separate fill.
  */
-export function rowsForward(plan: GridPlan, fft: Fft1d, grid: Float64Array, rowLo: number, rowHi: number, inter: Float32Array): void {
+export function rowsForward(plan: GridPlan, fft: Fft1d, grid: Float32Array, rowLo: number, rowHi: number, inter: Float32Array): void {
   const { Nu, nx, uLo, uHi, vLo, vHi } = plan;
   const nBand = vHi - vLo + 1, half = nx / 2;
   const tag = `rf${uLo}:${uHi}`;
@@ -580,7 +580,7 @@ export function rowsForward(plan: GridPlan, fft: Fft1d, grid: Float64Array, rowL
 }
 
 /** Adjoint of rowsForward: inter (column-major) → grid rows [rowLo,rowHi) by inverse FFT along u (u-band only). */
-export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float64Array): void {
+export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float32Array): void {
   const { Nu, nx, uLo, uHi, vLo, vHi } = plan;
   const nBand = vHi - vLo + 1, half = nx / 2;
   const tag = `ra${nx}`;
@@ -721,7 +721,7 @@ export function gridToImage(plan: GridPlan, weightedVis: Float32Array, tm: GridT
   applyShiftPhase(plan, y, -1);
   const { Nu, Nv, nx, ny, vLo, vHi, nPlanes } = plan;
   const nBand = vHi - vLo + 1;
-  const grid = new Float64Array(2 * nBand * Nu);
+  const grid = new Float32Array(2 * nBand * Nu);
   const inter = new Float32Array(2 * nBand * nx);
   const acc = new Float64Array(2 * nx * ny);
   const fu = new Fft1d(Nu), fv = new Fft1d(Nv);
@@ -746,7 +746,7 @@ export function gridToImage(plan: GridPlan, weightedVis: Float32Array, tm: GridT
 export function imageToVis(plan: GridPlan, img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }): Float32Array {
   const { Nu, Nv, nx, ny, vLo, vHi, nPlanes, nRow, nChan } = plan;
   const nBand = vHi - vLo + 1;
-  const grid = new Float64Array(2 * nBand * Nu);
+  const grid = new Float32Array(2 * nBand * Nu);
   const inter = new Float32Array(2 * nBand * nx);
   const cur = new Float64Array(2 * nx * ny);
   const out = new Float32Array(2 * nRow * nChan);

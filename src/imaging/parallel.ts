@@ -88,7 +88,7 @@ export class GridPool {
     const { nx, ny, Nu, vLo, vHi, nRow, nChan } = plan;
     const nBand = vHi - vLo + 1;
     pool.bufs = {
-      grid: new Float64Array(sab(16 * nBand * Nu)),
+      grid: new Float32Array(sab(8 * nBand * Nu)),
       inter: new Float32Array(sab(8 * nBand * nx)),
       acc: new Float64Array(sab(16 * nx * ny)),
       img: new Float32Array(sab(4 * nx * ny)),
