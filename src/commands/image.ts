@@ -15,12 +15,15 @@ import { packageVersion } from '../util/config.js';
 import { readInputPaths } from '../util/inputs.js';
 import { progressBar } from '../util/progress.js';
 
+import type { ImagingOptions } from '../imaging/imager.js';
+import type { ImageGeometry } from '../imaging/types.js';
+
 interface ImageOpts {
   outputDir?: string; name?: string; dataColumn?: 'DATA' | 'CORRECTED_DATA' | 'MODEL_DATA';
   size?: number; scale?: number; fov: number; quick?: boolean;
   weight: 'natural' | 'uniform' | 'briggs'; robust: number;
   niter?: number; gain: number; mgain: number; threshold?: number; autoThreshold: number; autoMask: number;
-  noAutoMask?: boolean; uvrange?: [number, number]; pblimit: number; threads?: number; wstacking: boolean;
+  noAutoMask?: boolean; uvrange?: [number, number]; pblimit: number; threads?: number; wstacking: boolean; beamChunks: number;
   png: boolean; json?: boolean;
 }
 
@@ -57,6 +60,7 @@ export function register(program: Command): void {
     .option('--pblimit <x>', 'blank the pb-corrected image where the primary beam is below this', parseNumber('--pblimit', { min: 0, max: 1 }), 0.2)
     .option('--no-wstacking', 'no w-correction (small fields only)')
     .option('--no-png', 'no PNG thumbnail')
+    .option('--beam-chunks <n>', 'major cycles predict each of n parts of the drift with its own primary beam (1 = off)', parseInteger('--beam-chunks', 1, 24), 4)
     .option('--threads <n>', 'gridding threads (default: all cores)', parseInteger('--threads', 1, 64))
     .option('--json', 'one JSON object per image with its figures')
     .action(action('image', async (ctx, inputs: string[], o: ImageOpts) => {
@@ -114,8 +118,35 @@ export function register(program: Command): void {
             } else if (lobeCell < lambdaOverB / 5) cellRad = lobeCell;
             log.debug(`${path.basename(msPath)}: predicted main lobe ${((est.majorRad / DEG) * 3600).toFixed(1)}″×${((est.minorRad / DEG) * 3600).toFixed(1)}″, λ/B_max ${((lambdaOverB / DEG) * 3600).toFixed(1)}″, cell ${cellRad !== undefined ? ((cellRad / DEG) * 3600).toFixed(2) + '″' : 'default'}`);
           }
+          const [ra0, dec0] = m.phaseDir;
+          let fsum = 0;
+          for (const f of m.freq) fsum += f;
+          const freqHz = fsum / m.nChan;
+          const merRa = m.meridianRa ?? new Float64Array([ra0]);
+          const merDec = m.meridianDec ?? new Float64Array([dec0]);
+          // the beam averaged as the image averages the integrations (flagged ones do not count)
+          const pbWeights = m.meridianRa ? weightPerIntegration(input.weight, m.nTimes, input.nRow, input.nChan) : undefined;
+          // Drift scans: the major cycles predict each part of the drift with its own beam.
+          const nChunks = pbWeights ? Math.min(o.beamChunks, m.nTimes) : 1;
+          let beamChunks: ImagingOptions['beamChunks'];
+          if (nChunks > 1 && pbWeights) {
+            const perTime = input.nRow / m.nTimes;
+            const chunkOfTime = (t: number): number => Math.floor((t * nChunks) / m.nTimes);
+            const rowChunk = new Uint8Array(input.nRow);
+            for (let r = 0; r < input.nRow; r++) rowChunk[r] = chunkOfTime(Math.floor(r / perTime));
+            beamChunks = {
+              rowChunk,
+              beams: (geom: ImageGeometry) => Array.from({ length: nChunks }, (_, k) => {
+                const wk = pbWeights.map((w, t) => (chunkOfTime(t) === k ? w : 0));
+                let weight = 0;
+                for (const w of wk) weight += w;
+                return { beam: weight > 0 ? primaryBeamFast(geom, ra0, dec0, merRa, merDec, freqHz, 16, wk) : new Float32Array(geom.nx * geom.ny), weight };
+              }),
+            };
+          }
           const bar = progressBar(1, path.basename(msPath));
           const res = await imageVisibilities(input, {
+            beamChunks,
             nx: size, ny: size, cellRad, fovRad: o.fov * DEG, quick: o.quick,
             weighting: o.weight, robust: o.robust, niter: o.niter, gain: o.gain, mgain: o.mgain,
             threshold: o.threshold, autoThreshold: o.autoThreshold, autoMask: o.noAutoMask || (o as { autoMask?: unknown }).autoMask === false ? null : o.autoMask,
@@ -126,16 +157,8 @@ export function register(program: Command): void {
           // The library reports milliseconds.
           const tm = Object.fromEntries(Object.entries(res.timings).map(([k, v]) => [k, v / 1000])) as typeof res.timings;
           const g = res.geometry;
-          const [ra0, dec0] = m.phaseDir;
-          let fsum = 0;
-          for (const f of m.freq) fsum += f;
-          const freqHz = fsum / m.nChan;
           let bw = 0;
           for (const w of m.chanWidth) bw += w;
-          const merRa = m.meridianRa ?? new Float64Array([ra0]);
-          const merDec = m.meridianDec ?? new Float64Array([dec0]);
-          // the beam averaged as the image averages the integrations (flagged ones do not count)
-          const pbWeights = m.meridianRa ? weightPerIntegration(input.weight, m.nTimes, input.nRow, input.nChan) : undefined;
           const pb = primaryBeamFast(g, ra0, dec0, merRa, merDec, freqHz, 16, pbWeights);
           const pbcor = new Float32Array(res.image.length);
           for (let i = 0; i < pbcor.length; i++) pbcor[i] = pb[i]! >= o.pblimit ? res.image[i]! / pb[i]! : NaN;

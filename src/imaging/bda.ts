@@ -73,6 +73,7 @@ export function averageBaselineDependent(
   }
   const oUvw = new Float64Array(alloc(24 * nOut)), oVis = new Float32Array(alloc(8 * nOut));
   const oW = new Float32Array(alloc(4 * nOut)), oNat = new Float32Array(alloc(4 * nOut));
+  const oChunk = input.rowChunk ? new Uint8Array(alloc(Math.max(1, nOut))) : undefined;
   let k = 0;
   for (let r = 0; r < nRow; r++) {
     const F = fRow[r], base = r * nChan;
@@ -92,10 +93,11 @@ export function averageBaselineDependent(
       oUvw[3 * k] = u * f; oUvw[3 * k + 1] = v * f; oUvw[3 * k + 2] = w * f;
       oVis[2 * k] = sr / sw; oVis[2 * k + 1] = si / sw;
       oW[k] = sw; oNat[k] = sn;
+      if (oChunk) oChunk[k] = input.rowChunk![r];
       k++;
     }
   }
   const freqOut = new Float64Array(alloc(8));
   freqOut[0] = C_LIGHT;
-  return { input: { nRow: nOut, nChan: 1, uvw: oUvw, freq: freqOut, vis: oVis, weight: oNat }, weights: oW, nIn, nOut };
+  return { input: { nRow: nOut, nChan: 1, uvw: oUvw, freq: freqOut, vis: oVis, weight: oNat, rowChunk: oChunk }, weights: oW, nIn, nOut };
 }

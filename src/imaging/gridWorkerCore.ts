@@ -48,10 +48,10 @@ export type WorkerRequest =
   | { op: 'gridRows'; p: number }                    // zero own band rows, spread plane p, row FFTs
   | { op: 'gridCols'; first: boolean }               // column FFTs, Horner accumulation
   | { op: 'finish' }                                 // img = Re(acc·e0)·corr on own image columns
-  | { op: 'startAdjoint' }                           // acc = img·corr·conj(e0) on own image columns; y = 0
+  | { op: 'startAdjoint'; zeroY?: boolean }          // acc = img·corr·conj(e0) on own image columns; y = 0 unless zeroY false
   | { op: 'degridCols'; step: boolean }              // (step) + column inverse FFTs → inter
   | { op: 'degridRows' }                             // own band rows: inverse row FFTs → grid
-  | { op: 'degridVis'; p: number }                   // own visibility rows: interpolate plane p
+  | { op: 'degridVis'; p: number; chunk?: number }   // own visibility rows (of one time chunk if given): interpolate plane p
   | { op: 'unshift' };                               // y ·= e^{+2πi w s} on own visibility rows
 
 export class GridWorkerCore {
@@ -111,7 +111,7 @@ export class GridWorkerCore {
         return;
       case 'startAdjoint':
         startAdjoint(this.plan, this.bufs.img, this.bufs.acc, this.rg.c0, this.rg.c1);
-        this.bufs.y.fill(0, 2 * this.rg.v0 * this.plan.nChan, 2 * this.rg.v1 * this.plan.nChan);
+        if (msg.zeroY !== false) this.bufs.y.fill(0, 2 * this.rg.v0 * this.plan.nChan, 2 * this.rg.v1 * this.plan.nChan);
         return;
       case 'degridCols':
         colsAdjoint(this.plan, this.fv as Fft1d, this.bufs.acc, this.rg.c0, this.rg.c1, this.bufs.inter, msg.step, this.bufs.colActive);
@@ -126,8 +126,8 @@ export class GridWorkerCore {
         return;
       }
       case 'degridVis':
-        if (this.plan.wGroupStart) degridPlanePart(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.rg.part, this.rg.parts);
-        else degridPlane(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.plan.vLo, this.plan.vHi + 1, this.rg.v0, this.rg.v1);
+        if (this.plan.wGroupStart) degridPlanePart(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.rg.part, this.rg.parts, msg.chunk ?? -1);
+        else degridPlane(this.plan, msg.p, this.bufs.y, this.bufs.grid, this.plan.vLo, this.plan.vHi + 1, this.rg.v0, this.rg.v1, msg.chunk ?? -1);
         return;
       case 'unshift':
         applyShiftPhase(this.plan, this.bufs.y, 1, this.rg.v0, this.rg.v1);

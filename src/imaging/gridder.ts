@@ -74,6 +74,8 @@ export interface GridPlan {
   wGroupStart?: Int32Array;
   /** Per-row kernel taps precomputed once per image (precomputeTaps; sorted single-channel plans). */
   taps?: RowTaps;
+  /** Per-row time chunk for the beam-aware predict: degridding with a chunk ≥ 0 skips other rows. */
+  rowChunk?: Uint8Array;
 }
 
 /**
@@ -309,24 +311,24 @@ export function gridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Fl
  * Adjoint of gridPlane: vis += interpolation of the grid band (rows [rowLo, rowHi)) at w-plane p,
  * for visibility rows [visLo, visHi).
  */
-export function degridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo = 0, visHi = plan.nRow): void {
-  spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, true, visLo, visHi);
+export function degridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo = 0, visHi = plan.nRow, chunk = -1): void {
+  spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, true, visLo, visHi, chunk);
 }
 
 /**
  * Degrid part `part` of `parts` of the rows plane p touches (sorted plans: an equal share of the
  * plane's contiguous row range, so every worker is busy on every plane; otherwise a share of all rows).
  */
-export function degridPlanePart(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, part: number, parts: number): void {
+export function degridPlanePart(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, part: number, parts: number, chunk = -1): void {
   const [lo, hi] = planeRows(plan, p);
   const a = lo + Math.floor(((hi - lo) * part) / parts), b = lo + Math.floor(((hi - lo) * (part + 1)) / parts);
   if (b <= a) return;
   const gs = plan.wGroupStart;
-  if (!plan.taps || !gs) { spreadOrInterp(plan, p, vis, grid, plan.vLo, plan.vHi + 1, true, a, b); return; }
+  if (!plan.taps || !gs) { spreadOrInterp(plan, p, vis, grid, plan.vLo, plan.vHi + 1, true, a, b, chunk); return; }
   // [a, b) may span several w groups: each has its own w tap index
   for (let g = 0; g < gs.length - 1; g++) {
     const ga = Math.max(a, gs[g]), gb = Math.min(b, gs[g + 1]);
-    if (gb > ga) interpTaps(plan, p, g, vis, grid, plan.vLo, plan.vHi + 1, ga, gb);
+    if (gb > ga) interpTaps(plan, p, g, vis, grid, plan.vLo, plan.vHi + 1, ga, gb, chunk);
   }
 }
 
@@ -339,8 +341,8 @@ let ku: Float64Array = new Float64Array(16), kv: Float64Array = new Float64Array
  * the callback the visibility index and the first tap cell. Kept as two specialised copies
  * (spread / interp) below because V8 optimises monomorphic loops far better.
  */
-function spreadOrInterp(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, interp: boolean, visLo: number, visHi: number): void {
-  if (interp) interpPlane(plan, p, vis, grid, rowLo, rowHi, visLo, visHi);
+function spreadOrInterp(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, interp: boolean, visLo: number, visHi: number, chunk = -1): void {
+  if (interp) interpPlane(plan, p, vis, grid, rowLo, rowHi, visLo, visHi, chunk);
   else spreadPlane(plan, p, vis, grid, rowLo, rowHi, visLo, visHi);
 }
 
@@ -387,12 +389,14 @@ function spreadTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, gri
 }
 
 /** interpPlane for plans with precomputed taps: rows [visLo, visHi) all belong to w group g. */
-function interpTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
+function interpTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number, chunk = -1): void {
   const { W, Nu } = plan;
   const { k0, ku, kv, kw } = plan.taps as RowTaps;
   const i = plan.wStacking ? p - g : 0;
   if (i < 0 || i >= W) return;
+  const rc = chunk >= 0 ? plan.rowChunk : undefined;
   for (let r = visLo; r < visHi; r++) {
+    if (rc && rc[r] !== chunk) continue;
     const k0v = k0[2 * r + 1];
     if (k0v + W <= rowLo || k0v >= rowHi) continue;
     const k0u = k0[2 * r], o = W * r;
@@ -478,7 +482,8 @@ function spreadPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32
   }
 }
 
-function interpPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number): void {
+function interpPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, rowLo: number, rowHi: number, visLo: number, visHi: number, chunk = -1): void {
+  const rc = chunk >= 0 ? plan.rowChunk : undefined;
   const { W, Nu, Nv, nChan, uvw, freq, table, tableOs, dw, w0, rowWgMin, rowWgMax, cellRad, wStacking } = plan;
   const h = W / 2;
   if (ku.length < W) { ku = new Float64Array(W); kv = new Float64Array(W); }
@@ -488,6 +493,7 @@ function interpPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Float32
   const nu2 = Nu / 2, nv2 = Nv / 2, wOff = -w0 / dw;
   const vMinOwn = rowLo - W - nv2, vMaxOwn = rowHi + h - nv2;
   for (let r = visLo; r < visHi; r++) {
+    if (rc && rc[r] !== chunk) continue;
     if (wStacking && (rowWgMax[r] <= p - W + h || rowWgMin[r] > p + h)) continue;
     const uS = uvw[3 * r] * cu, vS = uvw[3 * r + 1] * cv, wS = uvw[3 * r + 2] * cw;
     const base = r * nChan;

@@ -78,6 +78,7 @@ export class GridPool {
     plan.z = toShared(plan.z); plan.e0 = toShared(plan.e0); plan.corr = toShared(plan.corr);
     plan.uvw = toShared(plan.uvw); plan.freq = toShared(plan.freq);
     plan.rowWgMin = toShared(plan.rowWgMin);
+    if (plan.rowChunk && !(plan.rowChunk.buffer instanceof SharedArrayBuffer)) { const c = new Uint8Array(sab(plan.rowChunk.length)); c.set(plan.rowChunk); plan.rowChunk = c; }
     if (plan.wGroupStart && !(plan.wGroupStart.buffer instanceof SharedArrayBuffer)) { const g = new Int32Array(sab(plan.wGroupStart.byteLength)); g.set(plan.wGroupStart); plan.wGroupStart = g; }
     if (!(plan.flip.buffer instanceof SharedArrayBuffer)) { const f = new Uint8Array(sab(plan.nRow)); f.set(plan.flip); plan.flip = f; } plan.rowWgMax = toShared(plan.rowWgMax);
     const here = fileURLToPath(import.meta.url);
@@ -131,21 +132,32 @@ export class GridPool {
     return Float32Array.from(this.bufs.img);
   }
 
-  /** Predicted visibilities of a model image (a shared array, overwritten by the next dirty/predict). */
-  async predict(img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }): Promise<Float32Array> {
-    let t = performance.now();
-    this.bufs.img.set(img);
-    activeColumns(img, this.plan.nx, this.plan.ny, this.bufs.colActive);
-    await this.all({ op: 'startAdjoint' });
-    tm.imageOps += performance.now() - t;
-    for (let p = 0; p < this.plan.nPlanes; p++) {
-      t = performance.now();
-      await this.all({ op: 'degridCols', step: p > 0 });
-      await this.all({ op: 'degridRows' });
-      tm.fft += performance.now() - t;
-      t = performance.now();
-      await this.all({ op: 'degridVis', p });
-      tm.gridding += performance.now() - t;
+  /**
+   * Predicted visibilities of a model image (a shared array, overwritten by the next dirty/predict).
+   * With chunkScale (one per-pixel factor image per time chunk, plan.rowChunk set), the rows of
+   * chunk k see the model × chunkScale[k]: the primary beam of that part of the drift relative to
+   * the group average (beam-aware Cotton–Schwab).
+   */
+  async predict(img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }, chunkScale?: Float32Array[]): Promise<Float32Array> {
+    const chunks = chunkScale && this.plan.rowChunk ? chunkScale.length : 0;
+    for (let k = 0; k < Math.max(1, chunks); k++) {
+      let t = performance.now();
+      if (chunks) {
+        const s = chunkScale![k], d = this.bufs.img;
+        for (let i = 0; i < d.length; i++) d[i] = img[i] * s[i];
+      } else this.bufs.img.set(img);
+      activeColumns(this.bufs.img, this.plan.nx, this.plan.ny, this.bufs.colActive);
+      await this.all({ op: 'startAdjoint', zeroY: k === 0 });
+      tm.imageOps += performance.now() - t;
+      for (let p = 0; p < this.plan.nPlanes; p++) {
+        t = performance.now();
+        await this.all({ op: 'degridCols', step: p > 0 });
+        await this.all({ op: 'degridRows' });
+        tm.fft += performance.now() - t;
+        t = performance.now();
+        await this.all({ op: 'degridVis', p, chunk: chunks ? k : -1 });
+        tm.gridding += performance.now() - t;
+      }
     }
     await this.all({ op: 'unshift' });
     return this.bufs.y;

@@ -12,6 +12,8 @@ export interface VisInput {
   vis: Float32Array;
   /** nRow·nChan natural weights = 1/σ² with σ the noise of each of re and im (0 = flagged). */
   weight: Float32Array;
+  /** Optional per-row time chunk (0…K−1) for the beam-aware predict (ImagingOptions.beamChunks). */
+  rowChunk?: Uint8Array;
 }
 
 /**

@@ -76,6 +76,7 @@ export function orderRowsForGridding(
   const wgMin = new Float64Array(alloc(8 * nRow)), wgMax = new Float64Array(alloc(8 * nRow));
   const vis = new Float32Array(alloc(8 * nRow)), w = new Float32Array(alloc(4 * nRow)), nat = new Float32Array(alloc(4 * nRow));
   const pu = plan.uvw, dv = data.vis, dn = data.weight;
+  const chunk = data.rowChunk ? new Uint8Array(alloc(Math.max(1, nRow))) : undefined;
   for (let i = 0; i < nRow; i++) {
     const r = perm[i];
     uvw[3 * i] = pu[3 * r]; uvw[3 * i + 1] = pu[3 * r + 1]; uvw[3 * i + 2] = pu[3 * r + 2];
@@ -83,12 +84,14 @@ export function orderRowsForGridding(
     wgMin[i] = plan.rowWgMin[r]; wgMax[i] = plan.rowWgMax[r];
     vis[2 * i] = dv[2 * r]; vis[2 * i + 1] = dv[2 * r + 1];
     w[i] = weights[r]; nat[i] = dn[r];
+    if (chunk) chunk[i] = data.rowChunk![r];
   }
+  plan.rowChunk = chunk;
   plan.uvw = uvw; plan.flip = flip; plan.rowWgMin = wgMin; plan.rowWgMax = wgMax;
   plan.wGroupStart = groupStart;
   // the data's uvw in metres·(c/ν) = wavelengths·c/freq: nChan = 1 so the plan's (mirrored) uvw
   // serve as the data's too, with vis conjugated where mirrored — the plan handles that itself.
-  return { input: { ...data, uvw, vis, weight: nat }, weights: w, perm };
+  return { input: { ...data, uvw, vis, weight: nat, rowChunk: chunk }, weights: w, perm };
 }
 
 /**
