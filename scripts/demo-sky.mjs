@@ -34,6 +34,7 @@ for (let i = 0; i < Math.round(nGroups * 3); i++) {
 writeFileSync(path.join(out, 'sources.json'), JSON.stringify(sources, null, 1) + '\n');
 const csv = ['name,ra_deg,dec_deg,flux_mjy,snr,resolved', ...sources.map((s) => `${s.name},${s.ra_deg},${s.dec_deg},${(s.flux_jy * 1000).toFixed(1)},100,0`)];
 writeFileSync(path.join(out, 'catalog.csv'), csv.join('\n') + '\n');
+const JITTER_M = Number(process.env.DEMO_STATION_JITTER_M ?? 3);
 let jseed = 777;
 const jrand = () => ((jseed = (jseed * 1103515245 + 12345) % 2147483648) / 2147483648);
 const M_PER_DEG_LAT = 110950, M_PER_DEG_LON = 88700; // at 37.23° N
@@ -42,8 +43,8 @@ const stations = readFileSync(path.resolve(path.dirname(fileURLToPath(import.met
     const m = /^,DSA-(\d+),([-\d.]+),([-\d.]+),(.*)$/.exec(l);
     if (!m) return [l];
     if (Number(m[1]) > 103) return [];
-    const lat = Number(m[2]) + ((jrand() - 0.5) * 6) / M_PER_DEG_LAT;
-    const lon = Number(m[3]) + ((jrand() - 0.5) * 6) / M_PER_DEG_LON;
+    const lat = Number(m[2]) + ((jrand() - 0.5) * 2 * JITTER_M) / M_PER_DEG_LAT;
+    const lon = Number(m[3]) + ((jrand() - 0.5) * 2 * JITTER_M) / M_PER_DEG_LON;
     return [`,DSA-${m[1]},${lat.toFixed(8)},${lon.toFixed(8)},${m[4]}`];
   });
 writeFileSync(path.join(out, 'stations.csv'), stations.join('\n'));

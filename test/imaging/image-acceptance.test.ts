@@ -1,6 +1,5 @@
 /**
- * Acceptance of issue 7 (npm run test:e2e; not yet in `npm test` because the flux of one source
- * misses 3 % by 0.03 % and the residual robust σ is 0.71× thermal rather than within 25 %).
+ * Acceptance of issue 7 (also alone: npm run test:e2e).
  * `dsa110 image` end to end on a simulated, converted group: source positions and fluxes in the
  * restored and pb-corrected images against the simulator's truth, residual noise against the
  * thermal noise, FITS headers, and bad input.
