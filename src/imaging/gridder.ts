@@ -76,6 +76,11 @@ export interface GridPlan {
   taps?: RowTaps;
   /** Per-row time chunk for the beam-aware predict: degridding with a chunk ≥ 0 skips other rows. */
   rowChunk?: Uint8Array;
+  /**
+   * Sorted plans with K > 1 chunks: rows of w group g and chunk k are
+   * [chunkStart[g·K + k], chunkStart[g·K + k + 1]) (K = (chunkStart.length − 1) / number of groups).
+   */
+  chunkStart?: Int32Array;
 }
 
 /**
@@ -298,12 +303,16 @@ export function gridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: Fl
   const g0 = plan.wStacking ? Math.max(0, p - plan.W + 1) : 0, g1 = plan.wStacking ? Math.min(nG - 1, p) : nG - 1;
   const whole = rowLo <= plan.vLo && rowHi > plan.vHi;
   const tvLo = Math.floor((rowLo - plan.W) / TILE_V) - 1, tvHi = Math.floor(rowHi / TILE_V) + 1;
+  const cs = plan.chunkStart, K = cs ? (cs.length - 1) / nG : 1;
   for (let g = g0; g <= g1; g++) {
-    let a = gs[g], b = gs[g + 1];
-    if (a >= b) continue;
-    if (!whole) [a, b] = tileRange(plan, a, b, tvLo, tvHi);
-    if (plan.taps) spreadTaps(plan, p, g, vis, grid, rowLo, rowHi, a, b);
-    else spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, false, a, b);
+    // rows sorted by tile within each (group, chunk) sub-range
+    for (let k = 0; k < K; k++) {
+      let a = cs ? cs[g * K + k] : gs[g], b = cs ? cs[g * K + k + 1] : gs[g + 1];
+      if (a >= b) continue;
+      if (!whole) [a, b] = tileRange(plan, a, b, tvLo, tvHi);
+      if (plan.taps) spreadTaps(plan, p, g, vis, grid, rowLo, rowHi, a, b);
+      else spreadOrInterp(plan, p, vis, grid, rowLo, rowHi, false, a, b);
+    }
   }
 }
 
@@ -320,6 +329,18 @@ export function degridPlane(plan: GridPlan, p: number, vis: Float32Array, grid: 
  * plane's contiguous row range, so every worker is busy on every plane; otherwise a share of all rows).
  */
 export function degridPlanePart(plan: GridPlan, p: number, vis: Float32Array, grid: Float32Array, part: number, parts: number, chunk = -1): void {
+  const gs0 = plan.wGroupStart, cs = plan.chunkStart;
+  if (chunk >= 0 && cs && gs0 && plan.taps) {
+    // the chunk's rows of each group of this plane are one range: this worker takes its share of each
+    const nG = gs0.length - 1, K = (cs.length - 1) / nG;
+    const g0 = plan.wStacking ? Math.max(0, p - plan.W + 1) : 0, g1 = plan.wStacking ? Math.min(nG - 1, p) : nG - 1;
+    for (let g = g0; g <= g1; g++) {
+      const lo = cs[g * K + chunk], hi = cs[g * K + chunk + 1];
+      const a = lo + Math.floor(((hi - lo) * part) / parts), b = lo + Math.floor(((hi - lo) * (part + 1)) / parts);
+      if (b > a) interpTaps(plan, p, g, vis, grid, plan.vLo, plan.vHi + 1, a, b);
+    }
+    return;
+  }
   const [lo, hi] = planeRows(plan, p);
   const a = lo + Math.floor(((hi - lo) * part) / parts), b = lo + Math.floor(((hi - lo) * (part + 1)) / parts);
   if (b <= a) return;

@@ -78,6 +78,7 @@ export class GridPool {
     plan.z = toShared(plan.z); plan.e0 = toShared(plan.e0); plan.corr = toShared(plan.corr);
     plan.uvw = toShared(plan.uvw); plan.freq = toShared(plan.freq);
     plan.rowWgMin = toShared(plan.rowWgMin);
+    if (plan.chunkStart && !(plan.chunkStart.buffer instanceof SharedArrayBuffer)) { const c = new Int32Array(sab(plan.chunkStart.byteLength)); c.set(plan.chunkStart); plan.chunkStart = c; }
     if (plan.rowChunk && !(plan.rowChunk.buffer instanceof SharedArrayBuffer)) { const c = new Uint8Array(sab(plan.rowChunk.length)); c.set(plan.rowChunk); plan.rowChunk = c; }
     if (plan.wGroupStart && !(plan.wGroupStart.buffer instanceof SharedArrayBuffer)) { const g = new Int32Array(sab(plan.wGroupStart.byteLength)); g.set(plan.wGroupStart); plan.wGroupStart = g; }
     if (!(plan.flip.buffer instanceof SharedArrayBuffer)) { const f = new Uint8Array(sab(plan.nRow)); f.set(plan.flip); plan.flip = f; } plan.rowWgMax = toShared(plan.rowWgMax);

@@ -52,7 +52,11 @@ export function orderRowsForGridding(
   const nG = plan.wStacking ? Math.max(1, plan.nPlanes - W + 1) : 1;
   const nTu = Math.ceil(Nu / TILE_U) + 1, nTv = Math.ceil(Nv / TILE_V) + 1;
   const nTiles = nTu * nTv;
-  const nKeys = nG * nTiles + 1; // last key: rows that grid nowhere
+  // With time chunks (beam-aware predict) each w group is further split by chunk, so that a
+  // chunk's rows of a plane are contiguous ranges (degridding one chunk streams only its rows).
+  let K = 1;
+  if (data.rowChunk) for (let r = 0; r < nRow; r++) if (data.rowChunk[r] + 1 > K) K = data.rowChunk[r] + 1;
+  const nKeys = nG * K * nTiles + 1; // last key: rows that grid nowhere
   const key = new Uint32Array(nRow);
   const cells: RowCells = { k0v: 0, k0u: 0, k0w: 0 };
   for (let r = 0; r < nRow; r++) {
@@ -60,14 +64,16 @@ export function orderRowsForGridding(
     rowCells(plan, r, cells);
     const g = Math.min(nG - 1, Math.max(0, cells.k0w));
     const tv = Math.max(0, Math.floor(cells.k0v / TILE_V)), tu = Math.max(0, Math.floor(cells.k0u / TILE_U));
-    key[r] = g * nTiles + tv * nTu + tu;
+    key[r] = (g * K + (K > 1 ? data.rowChunk![r] : 0)) * nTiles + tv * nTu + tu;
   }
   // counting sort (stable)
   const start = new Uint32Array(nKeys + 1);
   for (let r = 0; r < nRow; r++) start[key[r] + 1]++;
   for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
   const groupStart = new Int32Array(alloc(4 * (nG + 1)));
-  for (let g = 0; g <= nG; g++) groupStart[g] = start[g * nTiles];
+  for (let g = 0; g <= nG; g++) groupStart[g] = start[g * K * nTiles];
+  const chunkStart = K > 1 ? new Int32Array(alloc(4 * (nG * K + 1))) : undefined;
+  if (chunkStart) for (let i = 0; i <= nG * K; i++) chunkStart[i] = start[i * nTiles];
   const pos = start.subarray(0, nKeys); // becomes the running insert position
   const perm = new Uint32Array(nRow);
   for (let r = 0; r < nRow; r++) perm[pos[key[r]]++] = r;
@@ -89,6 +95,7 @@ export function orderRowsForGridding(
   plan.rowChunk = chunk;
   plan.uvw = uvw; plan.flip = flip; plan.rowWgMin = wgMin; plan.rowWgMax = wgMax;
   plan.wGroupStart = groupStart;
+  plan.chunkStart = chunkStart;
   // the data's uvw in metres·(c/ν) = wavelengths·c/freq: nChan = 1 so the plan's (mirrored) uvw
   // serve as the data's too, with vis conjugated where mirrored — the plan handles that itself.
   return { input: { ...data, uvw, vis, weight: nat, rowChunk: chunk }, weights: w, perm };
