@@ -31,7 +31,12 @@ for (let i = 0; i < Math.round(nGroups * 3); i++) {
   const flux = 0.2 + 1.3 * rand();
   sources.push({ name: `DEMO${String(i).padStart(3, '0')}`, ra_deg: +ra.toFixed(6), dec_deg: +dec.toFixed(6), flux_jy: +flux.toFixed(4), spectral_index: -0.7 });
 }
-writeFileSync(path.join(out, 'sources.json'), JSON.stringify(sources, null, 1) + '\n');
+// The real sky also holds the other VLA-list calibrators along the strip, and the pipeline's
+// `calibrate --calibrator auto --if-transit` will solve on any that transits: 3C293 (1352+314,
+// 3.5 Jy at 20 cm, no 6 cm flux so α = 0 in calibrate's model) transits ~4 groups after 3C286.
+// Leaving it out made a ≥ 5-group demo calibrate on noise. Not in the photometry catalogue.
+const sky = [...sources, { name: '3C293', ra_deg: 208.074336, dec_deg: 31.4463, flux_jy: 3.5, spectral_index: 0 }];
+writeFileSync(path.join(out, 'sources.json'), JSON.stringify(sky, null, 1) + '\n');
 const csv = ['name,ra_deg,dec_deg,flux_mjy,snr,resolved', ...sources.map((s) => `${s.name},${s.ra_deg},${s.dec_deg},${(s.flux_jy * 1000).toFixed(1)},100,0`)];
 writeFileSync(path.join(out, 'catalog.csv'), csv.join('\n') + '\n');
 const JITTER_M = Number(process.env.DEMO_STATION_JITTER_M ?? 3);
