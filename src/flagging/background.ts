@@ -175,6 +175,12 @@ export class BackgroundScratch {
 export function maskedBackground(
   values: Float32Array, mask: Uint8Array, out: Float32Array, s: BackgroundScratch,
 ): void {
+  fitBlocks(values, mask, s);
+  upsample(out, s);
+}
+
+/** The block-level background shared by maskedBackground and maskedResidual. */
+function fitBlocks(values: Float32Array, mask: Uint8Array, s: BackgroundScratch): void {
   downsample(values, mask, s);
   smoothFrequency(s);
   // 3. along time: Gaussian-weighted local *linear* fit at each block centre (intercept in bg,
@@ -182,17 +188,13 @@ export function maskedBackground(
   //    24-sample axis when the sky amplitude drifts; the linear term removes that bias.
   const nInvalid = fitTime(s);
   if (nInvalid > 0) fillInvalid(s);
-  upsample(out, s);
 }
 
 /** As maskedBackground, but writes values − background into `out` (one pass less). */
 export function maskedResidual(
   values: Float32Array, mask: Uint8Array, out: Float32Array, s: BackgroundScratch,
 ): void {
-  downsample(values, mask, s);
-  smoothFrequency(s);
-  const nInvalid = fitTime(s);
-  if (nInvalid > 0) fillInvalid(s);
+  fitBlocks(values, mask, s);
   residual(values, out, s);
 }
 

@@ -3,6 +3,7 @@
  * Images are Float32Array nx·ny, row-major, iy the row; PSF peak at (nx/2, ny/2).
  */
 import { DsaError } from '../util/errors.js';
+import { selectKth } from '../util/select.js';
 
 /** Robust σ = 1.4826·MAD, from at most ~2M evenly strided samples. Optional mask of pixels to use (non-zero = use). */
 export function robustSigma(img: Float32Array, mask?: Uint8Array): number {
@@ -11,25 +12,11 @@ export function robustSigma(img: Float32Array, mask?: Uint8Array): number {
   for (let i = 0; i < img.length; i += stride) if ((!mask || mask[i]) && Number.isFinite(img[i])) vals.push(img[i]);
   if (vals.length === 0) return NaN;
   const a = Float64Array.from(vals);
-  const med = quickSelect(a, a.length >> 1);
+  const med = selectKth(a, a.length, a.length >> 1);
   for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i] - med);
-  return 1.4826 * quickSelect(a, a.length >> 1);
+  return 1.4826 * selectKth(a, a.length, a.length >> 1);
 }
 
-function quickSelect(a: Float64Array, k: number): number {
-  let lo = 0, hi = a.length - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
-    }
-    if (k <= j) hi = j; else if (k >= i) lo = i; else return a[k];
-  }
-  return a[k];
-}
 
 export interface HogbomOptions {
   gain: number;
@@ -199,7 +186,7 @@ export function clarkMinor(
       const v = Math.abs(residual[i]);
       if (v >= cut) a[k++] = v;
     }
-    cut = quickSelectDesc(a, maxActive - 1);
+    cut = selectKth(a, n, n - maxActive); // the maxActive-th largest
     n = 0;
     for (let i = 0; i < residual.length; i++) if ((!mask || mask[i]) && Math.abs(residual[i]) >= cut) n++;
   }
@@ -233,22 +220,6 @@ export function clarkMinor(
   }
   for (let j = 0; j < m; j++) residual[idx[j]] = val[j];
   return { iterations: it, peak, active: m };
-}
-
-/** k-th largest (0-based) of a, in place (partial quickselect). */
-function quickSelectDesc(a: Float32Array, k: number): number {
-  let lo = 0, hi = a.length - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] > pivot) i++;
-      while (a[j] < pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
-    }
-    if (k <= j) hi = j; else if (k >= i) lo = i; else break;
-  }
-  return a[k];
 }
 
 /** Row block width of the Högbom peak bookkeeping (pixels). */

@@ -63,6 +63,12 @@ export class GridWorkerCore {
   /** Own grid band holds degridding data (must be zeroed before the next gridding plane). */
   private gridDirty = false;
 
+  /** This worker's grid rows [r0, r1) of the shared band. */
+  private ownBand(): Float32Array {
+    const { Nu, vLo } = this.plan;
+    return this.bufs.grid.subarray(2 * (this.rg.r0 - vLo) * Nu, 2 * (this.rg.r1 - vLo) * Nu);
+  }
+
   async handle(msg: WorkerRequest): Promise<void> {
     switch (msg.op) {
       case 'init': {
@@ -95,8 +101,7 @@ export class GridWorkerCore {
       case 'gridRows': {
         const { r0, r1 } = this.rg;
         if (r1 <= r0) return;
-        const Nu = this.plan.Nu;
-        const own = this.bufs.grid.subarray(2 * (r0 - this.plan.vLo) * Nu, 2 * (r1 - this.plan.vLo) * Nu);
+        const own = this.ownBand();
         // rowsForward zeroes the rows it reads; only a degridding pass leaves data behind
         if (this.gridDirty) { own.fill(0); this.gridDirty = false; }
         gridPlane(this.plan, msg.p, this.bufs.y, own, r0, r1);
@@ -119,8 +124,7 @@ export class GridWorkerCore {
       case 'degridRows': {
         const { r0, r1 } = this.rg;
         if (r1 <= r0) return;
-        const Nu = this.plan.Nu;
-        const own = this.bufs.grid.subarray(2 * (r0 - this.plan.vLo) * Nu, 2 * (r1 - this.plan.vLo) * Nu);
+        const own = this.ownBand();
         rowsAdjoint(this.plan, this.fu as Fft1d, this.bufs.inter, r0, r1, own);
         this.gridDirty = true;
         return;

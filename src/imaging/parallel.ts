@@ -45,7 +45,7 @@ class LocalPort implements Port {
 export function sab(bytes: number): SharedArrayBuffer { return new SharedArrayBuffer(Math.max(8, bytes)); }
 
 /** Copy into shared memory unless already there. */
-export function toShared<T extends Float32Array | Float64Array>(a: T): T {
+export function toShared<T extends Float32Array | Float64Array | Int32Array | Uint8Array>(a: T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
   const C = a.constructor as { new (b: SharedArrayBuffer): T };
   const out = new C(sab(a.byteLength));
@@ -77,11 +77,11 @@ export class GridPool {
     const n = Math.max(1, Math.min(popts.threads ?? Math.min(availableParallelism(), 8), 64));
     plan.z = toShared(plan.z); plan.e0 = toShared(plan.e0); plan.corr = toShared(plan.corr);
     plan.uvw = toShared(plan.uvw); plan.freq = toShared(plan.freq);
-    plan.rowWgMin = toShared(plan.rowWgMin);
-    if (plan.chunkStart && !(plan.chunkStart.buffer instanceof SharedArrayBuffer)) { const c = new Int32Array(sab(plan.chunkStart.byteLength)); c.set(plan.chunkStart); plan.chunkStart = c; }
-    if (plan.rowChunk && !(plan.rowChunk.buffer instanceof SharedArrayBuffer)) { const c = new Uint8Array(sab(plan.rowChunk.length)); c.set(plan.rowChunk); plan.rowChunk = c; }
-    if (plan.wGroupStart && !(plan.wGroupStart.buffer instanceof SharedArrayBuffer)) { const g = new Int32Array(sab(plan.wGroupStart.byteLength)); g.set(plan.wGroupStart); plan.wGroupStart = g; }
-    if (!(plan.flip.buffer instanceof SharedArrayBuffer)) { const f = new Uint8Array(sab(plan.nRow)); f.set(plan.flip); plan.flip = f; } plan.rowWgMax = toShared(plan.rowWgMax);
+    plan.rowWgMin = toShared(plan.rowWgMin); plan.rowWgMax = toShared(plan.rowWgMax); plan.flip = toShared(plan.flip);
+    if (plan.wGroupStart) plan.wGroupStart = toShared(plan.wGroupStart);
+    if (plan.chunkStart) plan.chunkStart = toShared(plan.chunkStart);
+    if (plan.rowChunk) plan.rowChunk = toShared(plan.rowChunk);
+    if (plan.taps) { const t = plan.taps; plan.taps = { k0: toShared(t.k0), ku: toShared(t.ku), kv: toShared(t.kv), kw: toShared(t.kw) }; }
     const here = fileURLToPath(import.meta.url);
     const workerJs = here.replace(/parallel\.(ts|js)$/, 'gridWorker.js');
     const threaded = !popts.inThread && n > 1 && here.endsWith('.js') && existsSync(workerJs);

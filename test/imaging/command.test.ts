@@ -10,6 +10,9 @@ import { meridianIcrs } from '../../src/astro/frames.js';
 import { isoToJd } from '../../src/astro/time.js';
 import { DEG } from '../../src/astro/constants.js';
 import { readFits } from '../../src/io/fits.js';
+import { Wcs } from '../../src/astro/wcs.js';
+import { forcedPhotometry } from '../../src/photometry/measure.js';
+import { pixelBeam } from '../../src/photometry/beam.js';
 import { dsa110 } from '../helpers/cli.js';
 import { imagedGroup, START, type ImagedGroup } from './image-fixture.js';
 
@@ -73,4 +76,49 @@ describe('dsa110 image', () => {
     expect(nf.code).toBe(1);
     expect(nf.stderr).toContain('nope.ms.zarr');
   });
+});
+
+// Acceptance of issue 7, on the same imaged group (one fixture per file: building it is the slow part).
+describe('dsa110 image acceptance', () => {
+  it('recovers every source within 0.1 beam and 3 % (apparent) / 5 % (intrinsic, pb-corrected)', async () => {
+    const img = await readFits(String(image.path));
+    const pbImg = await readFits(String(image.path).replace(/-image\.fits$/, '-pb.fits'));
+    const wcs = Wcs.fromHeader(img.header, String(image.path));
+    const nx = img.shape[0]!, ny = img.shape[1]!;
+    const cell = Math.abs(img.header.getNumber('CDELT2')!);
+    const beam = pixelBeam(img.header.getNumber('BMAJ')! / cell, img.header.getNumber('BMIN')! / cell, img.header.getNumber('BPA')!);
+    const noise = Number(image.noise_jy);
+    const srcs = truth.sources;
+    const xs = new Float64Array(srcs.length), ys = new Float64Array(srcs.length);
+    srcs.forEach((s, i) => { const [x, y] = wcs.worldToPixelDeg(s.raDeg, s.decDeg); xs[i] = x; ys[i] = y; });
+    const phot = forcedPhotometry({ data: img.data, nx, ny }, xs, ys, { beam, noiseCorrelation: 'beam' });
+    const bmajPix = img.header.getNumber('BMAJ')! / cell;
+    let checked = 0;
+    srcs.forEach((s, i) => {
+      const apparent = truth.groups[0]!.apparentFluxJy[s.name]!;
+      if (apparent < 10 * noise) return;
+      checked++;
+      // Position: the brightest pixel near the true position, refined by a parabola.
+      const x0 = Math.round(xs[i]!), y0 = Math.round(ys[i]!);
+      let bx = x0, by = y0, bv = -Infinity;
+      for (let y = y0 - 3; y <= y0 + 3; y++) for (let x = x0 - 3; x <= x0 + 3; x++) { const v = img.data[y * nx + x]!; if (v > bv) { bv = v; bx = x; by = y; } }
+      const at = (x: number, y: number) => img.data[y * nx + x]!;
+      const px = bx + (at(bx - 1, by) - at(bx + 1, by)) / (2 * (at(bx - 1, by) - 2 * bv + at(bx + 1, by)));
+      const py = by + (at(bx, by - 1) - at(bx, by + 1)) / (2 * (at(bx, by - 1) - 2 * bv + at(bx, by + 1)));
+      expect(Math.hypot(px - xs[i]!, py - ys[i]!) / bmajPix, `${s.name} position`).toBeLessThan(0.1);
+      expect(Math.abs(phot.flux[i]! / apparent - 1), `${s.name} flux ${phot.flux[i]} vs ${apparent}`).toBeLessThan(0.03);
+      const pb = pbImg.data[Math.round(ys[i]!) * nx + Math.round(xs[i]!)]!;
+      if (pb >= 0.5) expect(Math.abs(phot.flux[i]! / pb / s.fluxJy - 1), `${s.name} intrinsic`).toBeLessThan(0.05);
+    });
+    expect(checked).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reaches the thermal noise from the visibility weights (within 25 %)', () => {
+    // WEIGHT_SPECTRUM holds nsamples (= 1): the reported expected noise is for σ = 1 Jy per
+    // visibility, so the thermal noise of this simulation is that × NOISE.
+    const thermal = Number(image.expected_noise_jy) * NOISE;
+    expect(Number(image.noise_jy) / thermal).toBeGreaterThan(0.75);
+    expect(Number(image.noise_jy) / thermal).toBeLessThan(1.25);
+  });
+
 });
