@@ -10,6 +10,7 @@ import {
   applyShiftPhase, colsAdjoint, colsForward, degridPlane, degridPlanePart, finishImage, gridPlane, rowsAdjoint, rowsForward, startAdjoint,
   type GridPlan,
 } from './gridder.js';
+import { bindKernels, rebind } from './wasm-kernels.js';
 
 export interface WorkerRanges {
   /** Grid band rows [r0, r1) (absolute grid row indices). */
@@ -43,7 +44,8 @@ export interface SharedBuffers {
 export type PrepareMode = 'data' | 'residual' | 'psf';
 
 export type WorkerRequest =
-  | { op: 'init'; plan: GridPlan; bufs: SharedBuffers; ranges: WorkerRanges }
+  // memory: the shared wasm memory holding plan.taps, bufs.y and bufs.grid (SIMD kernels), if any
+  | { op: 'init'; plan: GridPlan; bufs: SharedBuffers; ranges: WorkerRanges; memory?: WebAssembly.Memory }
   | { op: 'prepare'; mode: PrepareMode }            // y = (vis | vis − [y of the last predict] | 1)·weight·e^{−2πi w s}
   | { op: 'gridRows'; p: number }                    // zero own band rows, spread plane p, row FFTs
   | { op: 'gridCols'; first: boolean }               // column FFTs, Horner accumulation
@@ -74,6 +76,13 @@ export class GridWorkerCore {
       case 'init': {
         await initFft();
         this.plan = msg.plan; this.bufs = msg.bufs; this.rg = msg.ranges;
+        const K = msg.memory ? bindKernels(msg.memory) : undefined;
+        if (K && this.plan.taps) {
+          // views on this thread's own handle of the memory, so the kernels recognise them
+          const t = this.plan.taps, b = K.buffer;
+          this.plan.taps = { k0: rebind(t.k0, b), ku: rebind(t.ku, b), kv: rebind(t.kv, b), kw: rebind(t.kw, b) };
+          this.bufs.y = rebind(this.bufs.y, b); this.bufs.grid = rebind(this.bufs.grid, b);
+        }
         this.gridDirty = true;
         if (this.fu?.n !== this.plan.Nu) { this.fu?.dispose(); this.fu = new Fft1d(this.plan.Nu); }
         if (this.fv?.n !== this.plan.Nv) { this.fv?.dispose(); this.fv = new Fft1d(this.plan.Nv); }

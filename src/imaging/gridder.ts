@@ -24,6 +24,7 @@ import { EsKernel, type KernelSpec } from './kernel.js';
 import { Fft1d, goodFftSize } from './fft.js';
 import type { ImageGeometry } from './types.js';
 import { TILE_V, planeRows, tileRange } from './vis-order.js';
+import { kernelsFor } from './wasm-kernels.js';
 
 export interface GridderOptions {
   /** Grid oversampling σ (padded grid / image side), default 2. */
@@ -373,6 +374,10 @@ function spreadTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, gri
   const { k0, ku, kv, kw } = plan.taps as RowTaps;
   const i = plan.wStacking ? p - g : 0;
   if (i < 0 || i >= W) return;
+  if (W === 5) {
+    const K = kernelsFor(grid, vis, k0, ku, kv, kw);
+    if (K) { K.spread5(k0.byteOffset, ku.byteOffset, kv.byteOffset, kw.byteOffset, vis.byteOffset, grid.byteOffset, Nu, rowLo, rowHi, visLo, visHi, i); return; }
+  }
   if (KV32.length < W) KV32 = new Float64Array(W);
   const KV = KV32;
   for (let r = visLo; r < visHi; r++) {
@@ -416,6 +421,10 @@ function interpTaps(plan: GridPlan, p: number, g: number, vis: Float32Array, gri
   const i = plan.wStacking ? p - g : 0;
   if (i < 0 || i >= W) return;
   const rc = chunk >= 0 ? plan.rowChunk : undefined;
+  if (W === 5 && !rc) {
+    const K = kernelsFor(grid, vis, k0, ku, kv, kw);
+    if (K) { K.interp5(k0.byteOffset, ku.byteOffset, kv.byteOffset, kw.byteOffset, vis.byteOffset, grid.byteOffset, Nu, rowLo, rowHi, visLo, visHi, i); return; }
+  }
   for (let r = visLo; r < visHi; r++) {
     if (rc && rc[r] !== chunk) continue;
     const k0v = k0[2 * r + 1];

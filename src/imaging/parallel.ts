@@ -16,6 +16,7 @@ import { DsaError } from '../util/errors.js';
 import { C_LIGHT } from '../astro/constants.js';
 import { GridWorkerCore, type PrepareMode, type SharedBuffers, type WorkerRanges, type WorkerRequest } from './gridWorkerCore.js';
 import { activeColumns, type GridPlan, type GridTimings } from './gridder.js';
+import { WASM_MAX_BYTES, WasmArena, bindKernels, kernelModule } from './wasm-kernels.js';
 
 interface Port { call(msg: WorkerRequest): Promise<void>; close(): Promise<void> }
 
@@ -65,6 +66,8 @@ export class GridPool {
   private ports: Port[] = [];
   private bufs!: SharedBuffers;
   readonly threaded: boolean;
+  /** Spreading and interpolation run in the WebAssembly SIMD kernels (wasm-kernels.ts). */
+  simd = false;
 
   private constructor(plan: GridPlan, threaded: boolean) { this.plan = plan; this.threaded = threaded; }
 
@@ -81,20 +84,30 @@ export class GridPool {
     if (plan.wGroupStart) plan.wGroupStart = toShared(plan.wGroupStart);
     if (plan.chunkStart) plan.chunkStart = toShared(plan.chunkStart);
     if (plan.rowChunk) plan.rowChunk = toShared(plan.rowChunk);
-    if (plan.taps) { const t = plan.taps; plan.taps = { k0: toShared(t.k0), ku: toShared(t.ku), kv: toShared(t.kv), kw: toShared(t.kw) }; }
+    const { nx, ny, Nu, vLo, vHi, nRow, nChan } = plan;
+    const nBand = vHi - vLo + 1;
+    // The SIMD kernels (W = 5, precomputed taps) need the taps, y and the grid band in one wasm memory.
+    let arena: WasmArena | undefined;
+    const t = plan.taps;
+    if (t && plan.W === 5 && kernelModule()) {
+      const bytes = WasmArena.size([t.k0.byteLength, t.ku.byteLength, t.kv.byteLength, t.kw.byteLength, 8 * nRow * nChan, 8 * nBand * Nu]);
+      if (bytes <= WASM_MAX_BYTES) arena = new WasmArena(bytes);
+    }
+    if (t && arena) plan.taps = { k0: arena.copy(t.k0), ku: arena.copy(t.ku), kv: arena.copy(t.kv), kw: arena.copy(t.kw) };
+    else if (t) plan.taps = { k0: toShared(t.k0), ku: toShared(t.ku), kv: toShared(t.kv), kw: toShared(t.kw) };
+    if (arena) bindKernels(arena.memory); // the in-thread ports run here
     const here = fileURLToPath(import.meta.url);
     const workerJs = here.replace(/parallel\.(ts|js)$/, 'gridWorker.js');
     const threaded = !popts.inThread && n > 1 && here.endsWith('.js') && existsSync(workerJs);
     const pool = new GridPool(plan, threaded);
+    pool.simd = arena !== undefined;
     for (let k = 0; k < n; k++) pool.ports.push(threaded ? new ThreadPort(new Worker(workerJs)) : new LocalPort());
-    const { nx, ny, Nu, vLo, vHi, nRow, nChan } = plan;
-    const nBand = vHi - vLo + 1;
     pool.bufs = {
-      grid: new Float32Array(sab(8 * nBand * Nu)),
+      grid: arena ? arena.f32(2 * nBand * Nu) : new Float32Array(sab(8 * nBand * Nu)),
       inter: new Float32Array(sab(8 * nBand * nx)),
       acc: new Float64Array(sab(16 * nx * ny)),
       img: new Float32Array(sab(4 * nx * ny)),
-      y: new Float32Array(sab(8 * nRow * nChan)),
+      y: arena ? arena.f32(2 * nRow * nChan) : new Float32Array(sab(8 * nRow * nChan)),
       vis: toShared(vis), weights: toShared(weights),
       colActive: new Uint8Array(sab(nx)),
     };
@@ -103,7 +116,7 @@ export class GridPool {
     await Promise.all(pool.ports.map((port, k) => {
       const [c0, c1] = split(nx, k), [v0, v1] = split(nRow, k);
       const ranges: WorkerRanges = { r0: rowCuts[k], r1: rowCuts[k + 1], c0, c1, v0, v1, part: k, parts: n };
-      return port.call({ op: 'init', plan, bufs: pool.bufs, ranges });
+      return port.call({ op: 'init', plan, bufs: pool.bufs, ranges, memory: arena?.memory });
     }));
     return pool;
   }

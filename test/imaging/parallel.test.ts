@@ -107,6 +107,8 @@ describe('sorted single-channel rows (orderRowsForGridding)', () => {
       expect(new Set(sorted.perm).size).toBe(nRow);
       const pool = await GridPool.create(plan, sorted.input.vis, sorted.weights, { threads, inThread: true });
       try {
+        // W = 5 with taps runs the WebAssembly SIMD kernels (built by npm run build), else TypeScript
+        expect(pool.simd).toBe(taps);
         const img = await pool.dirty('data');
         let d = 0, m = 0;
         for (let i = 0; i < img.length; i++) { d = Math.max(d, Math.abs(img[i] - ref[i])); m = Math.max(m, Math.abs(ref[i])); }
