@@ -120,7 +120,7 @@ export async function run(): Promise<Record<string, number>> {
     weightingSeconds: res.timings.weighting / 1000,
     restoreSeconds: res.timings.restore / 1000,
     griddedVisibilities: res.nGridded,
-    wPlanes: res.nPlanes, majorCycles: res.majorCycles, components: res.components,
+    wPlanes: res.nPlanes, gridBandRows: res.gridBand[0], gridBandCols: res.gridBand[1], simd: res.simd ? 1 : 0, majorCycles: res.majorCycles, components: res.components,
     noiseJy: res.noiseJy, expectedNoiseJy: res.expectedNoiseJy, peakJy: res.peakJy,
     bmajArcsec: res.beam.bmajRad / ARCSEC, bminArcsec: res.beam.bminRad / ARCSEC, bpaDeg: res.beam.bpaDeg,
     threads, support, nx,

@@ -124,7 +124,7 @@ export class GridWorkerCore {
         finishImage(this.plan, this.bufs.acc, this.bufs.img, 1, this.rg.c0, this.rg.c1);
         return;
       case 'startAdjoint':
-        startAdjoint(this.plan, this.bufs.img, this.bufs.acc, this.rg.c0, this.rg.c1);
+        startAdjoint(this.plan, this.bufs.img, this.bufs.acc, this.rg.c0, this.rg.c1, this.bufs.colActive);
         if (msg.zeroY !== false) this.bufs.y.fill(0, 2 * this.rg.v0 * this.plan.nChan, 2 * this.rg.v1 * this.plan.nChan);
         return;
       case 'degridCols':
@@ -134,7 +134,7 @@ export class GridWorkerCore {
         const { r0, r1 } = this.rg;
         if (r1 <= r0) return;
         const own = this.ownBand();
-        rowsAdjoint(this.plan, this.fu as Fft1d, this.bufs.inter, r0, r1, own);
+        rowsAdjoint(this.plan, this.fu as Fft1d, this.bufs.inter, r0, r1, own, this.bufs.colActive);
         this.gridDirty = true;
         return;
       }

@@ -616,9 +616,10 @@ export function rowsForward(plan: GridPlan, fft: Fft1d, grid: Float32Array, rowL
 }
 
 /** Adjoint of rowsForward: inter (column-major) → grid rows [rowLo,rowHi) by inverse FFT along u (u-band only). */
-export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float32Array): void {
+export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float32Array, colActive?: Uint8Array): void {
   const { Nu, nx, uLo, uHi, vLo, vHi } = plan;
   const nBand = vHi - vLo + 1, half = nx / 2;
+  if (colActive && rowsAdjointSparse(plan, fft, inter, rowLo, rowHi, grid, colActive)) return;
   const tag = `ra${nx}`;
   if (rowBuf.length < 2 * ROW_BLOCK * nx) rowBuf = new Float32Array(2 * ROW_BLOCK * nx);
   const buf = rowBuf;
@@ -640,6 +641,41 @@ export function rowsAdjoint(plan: GridPlan, fft: Fft1d, inter: Float32Array, row
       for (let k = 2 * uLo; k < 2 * (uHi + 1); k++) grid[g0 + k] = out[k];
     }
   }
+}
+
+let activeList = new Int32Array(0);
+let sparseCall = 0;
+
+/**
+ * rowsAdjoint for a sparse model (few image columns with components, colActive): gather just those
+ * columns of each band row into the FFT input, instead of transposing whole rows of zeros (the
+ * transposes had cost more than the FFTs). Returns false, doing nothing, for a dense model.
+ */
+function rowsAdjointSparse(plan: GridPlan, fft: Fft1d, inter: Float32Array, rowLo: number, rowHi: number, grid: Float32Array, colActive: Uint8Array): boolean {
+  const { Nu, nx, uLo, uHi, vLo, vHi } = plan;
+  const nBand = vHi - vLo + 1, half = nx / 2;
+  if (activeList.length < nx) activeList = new Int32Array(nx);
+  const act = activeList;
+  let nAct = 0;
+  for (let ix = 0; ix < nx; ix++) if (colActive[ix]) act[nAct++] = ix;
+  if (nAct > nx / 4) return false;
+  // every row of this call writes the same input positions; a new call may write others, so re-zero
+  const tag = `ras${++sparseCall}`;
+  for (let row = rowLo; row < rowHi; row++) {
+    const inp = fft.inputZeroedFor(tag);
+    const r0 = row - vLo;
+    for (let j = 0; j < nAct; j++) {
+      const ix = act[j], s = 2 * (ix * nBand + r0);
+      // pixel ix ↔ offset ix − nx/2 ↔ FFT index (ix − nx/2) mod Nu
+      const d = ix < half ? 2 * (Nu - half + ix) : 2 * (ix - half);
+      inp[d] = inter[s]; inp[d + 1] = inter[s + 1];
+    }
+    fft.run(1);
+    const out = fft.output();
+    const g0 = 2 * (row - rowLo) * Nu;
+    for (let k = 2 * uLo; k < 2 * (uHi + 1); k++) grid[g0 + k] = out[k];
+  }
+  return true;
 }
 
 /**
@@ -726,11 +762,13 @@ export function finishImage(plan: GridPlan, acc: Float64Array, img: Float32Array
 }
 
 /** Start of the adjoint for image columns [ixLo, ixHi): cur = img·corr·conj(e0) for plane 0 (e^{+2πi w0 x}). */
-export function startAdjoint(plan: GridPlan, img: Float32Array, cur: Float64Array, ixLo = 0, ixHi = plan.nx): void {
+export function startAdjoint(plan: GridPlan, img: Float32Array, cur: Float64Array, ixLo = 0, ixHi = plan.nx, colActive?: Uint8Array): void {
   const { nx, ny, e0, corr } = plan;
   for (let iy0 = 0; iy0 < ny; iy0 += TT) {
     const iy1 = Math.min(ny, iy0 + TT);
     for (let ix = ixLo; ix < ixHi; ix++) {
+      // columns without components are skipped by colsAdjoint too (their cur is never read)
+      if (colActive && !colActive[ix]) continue;
       for (let iy = iy0, p = ix * ny + iy0; iy < iy1; iy++, p++) {
         const a = img[iy * nx + ix] * corr[p];
         cur[2 * p] = a * e0[2 * p]; cur[2 * p + 1] = -a * e0[2 * p + 1];

@@ -76,6 +76,8 @@ export interface ImagingResult {
   /** Visibilities gridded (after baseline-dependent averaging) and before it. */
   nGridded: number; nVisIn: number;
   nPlanes: number;
+  /** Occupied grid band (rows × columns of the padded grid) and whether the SIMD kernels ran. */
+  gridBand: [number, number]; simd: boolean;
   timings: { weighting: number; plan: number; gridding: number; fft: number; imageOps: number; deconvolution: number; restore: number; total: number };
 }
 
@@ -223,6 +225,7 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   return {
     geometry: o.geometry, image, residual, model, psf, dirty, beam, components, majorCycles: major,
     noiseJy: robustSigma(residual), expectedNoiseJy: expNoise, peakJy, nOutside, nPlanes: plan.nPlanes,
+    gridBand: [plan.vHi - plan.vLo + 1, plan.uHi - plan.uLo + 1], simd: pool.simd,
     nGridded: gin.nRow * gin.nChan, nVisIn,
     timings: { weighting: tWeight, plan: tPlan, gridding: gt.gridding, fft: gt.fft, imageOps: gt.imageOps, deconvolution: tDecon, restore: tRestore, total: performance.now() - T0 },
   };
