@@ -75,6 +75,12 @@ export interface GridPlan {
   wGroupStart?: Int32Array;
   /** Per-row kernel taps precomputed once per image (precomputeTaps; sorted single-channel plans). */
   taps?: RowTaps;
+  /**
+   * Per-row shift phase e^{−2πi w s} (complex float32) of single-channel plans, set by precomputeTaps:
+   * every gridding and prediction pass applies it, and recomputing its sine and cosine each time
+   * had cost ~10 % of a full image.
+   */
+  rowPhase?: Float32Array;
   /** Per-row time chunk for the beam-aware predict: degridding with a chunk ≥ 0 skips other rows. */
   rowChunk?: Uint8Array;
   /**
@@ -129,6 +135,11 @@ export function precomputeTaps(plan: GridPlan, alloc: (bytes: number) => ArrayBu
     }
   }
   plan.taps = { k0, ku, kv, kw };
+  if (wStacking && plan.nShift !== 0) {
+    const ph = new Float32Array(alloc(8 * nRow)), k = (-2 * Math.PI * plan.nShift * f) / C_LIGHT;
+    for (let r = 0; r < nRow; r++) { const a = k * uvw[3 * r + 2]; ph[2 * r] = Math.cos(a); ph[2 * r + 1] = Math.sin(a); }
+    plan.rowPhase = ph;
+  }
 }
 
 /** Build the gridding plan for a uv coverage and an image geometry. */
@@ -211,9 +222,23 @@ export function makeGridPlan(
   const NT = 20000, xiMax = dw * xMax * 1.0001;
   const psiW = new Float64Array(NT + 2);
   if (wStacking) for (let k = 0; k <= NT + 1; k++) psiW[k] = kernel.taper((k / NT) * xiMax);
-  for (let iy = 0; iy < ny; iy++) {
+  // The tables depend on l², m² and the parity of the pixel offsets only, so pixel (ix, iy) equals
+  // its mirrors (nx − ix, iy), (ix, ny − iy), (nx − ix, ny − iy): compute one quadrant, copy it.
+  const copy = (p: number, q: number): void => {
+    z[2 * q] = z[2 * p]; z[2 * q + 1] = z[2 * p + 1];
+    e0[2 * q] = e0[2 * p]; e0[2 * q + 1] = e0[2 * p + 1];
+    corr[q] = corr[p];
+  };
+  const mirror = (p: number, ix: number, iy: number): void => {
+    const jx = nx - ix, jy = ny - iy; // ix = 0 (jx = nx) has no mirror; ix = nx/2 is its own
+    const hasX = jx < nx && jx !== ix, hasY = jy < ny && jy !== iy;
+    if (hasX) copy(p, jx * ny + iy);
+    if (hasY) copy(p, ix * ny + jy);
+    if (hasX && hasY) copy(p, jx * ny + jy);
+  };
+  for (let iy = 0; iy <= ny / 2; iy++) {
     const m = (iy - ny / 2) * cellRad;
-    for (let ix = 0; ix < nx; ix++) {
+    for (let ix = 0; ix <= nx / 2; ix++) {
       const l = -(ix - nx / 2) * cellRad;
       const p = ix * ny + iy; // column-major, as the column passes use them
       const sign = ((ix - nx / 2 + iy - ny / 2) & 1) ? -1 : 1;
@@ -229,6 +254,7 @@ export function makeGridPlan(
         z[2 * p] = 1; e0[2 * p] = 1;
       }
       corr[p] = sign / (psiU[ix] * psiV[iy] * pw);
+      mirror(p, ix, iy);
     }
   }
   return {
@@ -265,6 +291,15 @@ function conjugateFlipped(plan: GridPlan, vis: Float32Array, rowLo: number, rowH
 function shiftPhase(plan: GridPlan, vis: Float32Array, sign: 1 | -1, rowLo: number, rowHi: number): void {
   if (!plan.wStacking || plan.nShift === 0) return;
   const { nChan, freq, uvw, nShift } = plan;
+  const ph = plan.rowPhase;
+  if (ph && nChan === 1) {
+    // the same factors from the table (sign +1 is the conjugate)
+    for (let r = rowLo; r < rowHi; r++) {
+      const pr = ph[2 * r], pi = sign * -ph[2 * r + 1], a = vis[2 * r], b = vis[2 * r + 1];
+      vis[2 * r] = a * pr - b * pi; vis[2 * r + 1] = a * pi + b * pr;
+    }
+    return;
+  }
   const df = nChan > 1 ? (freq[nChan - 1] - freq[0]) / (nChan - 1) : 0;
   let uniform = true;
   for (let c = 1; c < nChan; c++) if (Math.abs(freq[c] - freq[c - 1] - df) > 1e-6 * Math.abs(df) + 1e-3) { uniform = false; break; }

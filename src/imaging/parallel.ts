@@ -84,6 +84,7 @@ export class GridPool {
     if (plan.wGroupStart) plan.wGroupStart = toShared(plan.wGroupStart);
     if (plan.chunkStart) plan.chunkStart = toShared(plan.chunkStart);
     if (plan.rowChunk) plan.rowChunk = toShared(plan.rowChunk);
+    if (plan.rowPhase) plan.rowPhase = toShared(plan.rowPhase);
     const { nx, ny, Nu, vLo, vHi, nRow, nChan } = plan;
     const nBand = vHi - vLo + 1;
     // The SIMD kernels (W = 5, precomputed taps) need the taps, y and the grid band in one wasm memory.
