@@ -12,6 +12,7 @@ import { averageBaselineDependent, bdaField } from './bda.js';
 import { orderRowsForGridding } from './vis-order.js';
 import { expectedNoise, imagingWeights, type Weighting } from './weighting.js';
 import type { ImageGeometry, VisInput } from './types.js';
+import type { WasmArena } from './wasm-kernels.js';
 
 export interface ImagingOptions {
   /** Image size and cell; default from defaultGeometry (λ_min/B_max/5, 3.5° field). */
@@ -135,12 +136,14 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   const plan: GridPlan = makeGridPlan(gin, o.geometry, { ...opts.gridder, wStacking: opts.wStacking ?? opts.gridder?.wStacking }, sab, gin.uvw !== input.uvw);
   plan.rowChunk = gin.rowChunk;
   const nOutside = excludeOutside(plan, weights);
+  let arena: WasmArena | undefined;
   if (gin.uvw === input.uvw) expNoise = expectedNoise(input, weights); // without the visibilities off the grid
   else if (gin.nChan === 1) {
     ({ input: gin, weights } = orderRowsForGridding(plan, gin, weights, sab)); // cache-friendly gridding order
-    precomputeTaps(plan, sab);
+    arena = GridPool.arenaFor(plan);
+    precomputeTaps(plan, sab, arena);
   }
-  const pool = await GridPool.create(plan, gin.vis, toShared(weights), { threads: opts.threads });
+  const pool = await GridPool.create(plan, gin.vis, toShared(weights), { threads: opts.threads, arena });
   const tPlan = performance.now() - t;
   let sumW = 0;
   for (let k = 0; k < weights.length; k++) sumW += weights[k];

@@ -59,6 +59,8 @@ export interface PoolOptions {
   threads?: number;
   /** Force in-thread execution even if the worker script exists. */
   inThread?: boolean;
+  /** The wasm memory from GridPool.arenaFor that plan.taps were allocated in (precomputeTaps). */
+  arena?: WasmArena;
 }
 
 export class GridPool {
@@ -88,14 +90,13 @@ export class GridPool {
     const { nx, ny, Nu, vLo, vHi, nRow, nChan } = plan;
     const nBand = vHi - vLo + 1;
     // The SIMD kernels (W = 5, precomputed taps) need the taps, y and the grid band in one wasm memory.
-    let arena: WasmArena | undefined;
     const t = plan.taps;
-    if (t && plan.W === 5 && kernelModule()) {
-      const bytes = WasmArena.size([t.k0.byteLength, t.ku.byteLength, t.kv.byteLength, t.kw.byteLength, 8 * nRow * nChan, 8 * nBand * Nu]);
-      if (bytes <= WASM_MAX_BYTES) arena = new WasmArena(bytes);
+    let arena: WasmArena | undefined = t && t.ku.buffer === popts.arena?.buffer ? popts.arena : undefined;
+    if (t && !arena) {
+      arena = GridPool.arenaFor(plan);
+      if (arena) plan.taps = { k0: arena.copy(t.k0), ku: arena.copy(t.ku), kv: arena.copy(t.kv), kw: arena.copy(t.kw) };
+      else plan.taps = { k0: toShared(t.k0), ku: toShared(t.ku), kv: toShared(t.kv), kw: toShared(t.kw) };
     }
-    if (t && arena) plan.taps = { k0: arena.copy(t.k0), ku: arena.copy(t.ku), kv: arena.copy(t.kv), kw: arena.copy(t.kw) };
-    else if (t) plan.taps = { k0: toShared(t.k0), ku: toShared(t.ku), kv: toShared(t.kv), kw: toShared(t.kw) };
     if (arena) bindKernels(arena.memory); // the in-thread ports run here
     const here = fileURLToPath(import.meta.url);
     const workerJs = here.replace(/parallel\.(ts|js)$/, 'gridWorker.js');
@@ -120,6 +121,18 @@ export class GridPool {
       return port.call({ op: 'init', plan, bufs: pool.bufs, ranges, memory: arena?.memory });
     }));
     return pool;
+  }
+
+  /**
+   * A wasm memory sized for the SIMD kernels' arrays of this plan (taps, y, grid band), to allocate
+   * the taps in (precomputeTaps) and hand to create(); undefined when the kernels cannot run
+   * (not built, a support other than 5, a multi-channel plan, or more than 4 GiB).
+   */
+  static arenaFor(plan: GridPlan): WasmArena | undefined {
+    const { W, nRow, nChan, Nu, vLo, vHi } = plan;
+    if (W !== 5 || nChan !== 1 || !plan.wGroupStart || !kernelModule()) return undefined;
+    const bytes = WasmArena.size([8 * nRow, 4 * W * nRow, 4 * W * nRow, 4 * W * nRow, 8 * nRow * nChan, 8 * (vHi - vLo + 1) * Nu]);
+    return bytes <= WASM_MAX_BYTES ? new WasmArena(bytes) : undefined;
   }
 
   private all(msg: WorkerRequest): Promise<void[]> { return Promise.all(this.ports.map((p) => p.call(msg))); }
