@@ -35,6 +35,7 @@ interface CalibrateOpts {
   calibrator: string;
   catalog?: string;
   radius: number;
+  minFlux: number;
   ifTransit?: boolean;
   modelSources: number;
   k: boolean;
@@ -67,7 +68,9 @@ function safeName(s: string): string {
 function pickCalibrator(cat: CalibratorCatalog, ms: MsTable, o: CalibrateOpts): TransitMatch | undefined {
   const r = msTimeRangeMjd(ms.meta);
   const q = { decAppRad: msPointingDecApp(ms.meta), startJdUtc: r.start + JD_MJD, endJdUtc: r.end + JD_MJD, radiusRad: o.radius * DEG };
-  if (o.calibrator.toLowerCase() === 'auto') return findTransitingCalibrators(cat, q)[0];
+  // auto: a calibrator whose apparent flux is not well above the rest of the field gives worse
+  // solutions than the last good set (the field's unmodelled sources bias K, BP and G).
+  if (o.calibrator.toLowerCase() === 'auto') return findTransitingCalibrators(cat, q).find((m) => m.beamWeightedFluxJy >= o.minFlux);
   const idx = calibratorIndex(cat, o.calibrator);
   if (idx < 0) throw new UsageError(`--calibrator: "${o.calibrator}" is not in the calibrator catalogue ${cat.path}`);
   return findTransitingCalibrators(cat, q).find((m) => m.index === idx);
@@ -75,7 +78,7 @@ function pickCalibrator(cat: CalibratorCatalog, ms: MsTable, o: CalibrateOpts): 
 
 function noCalibratorMessage(cat: CalibratorCatalog, ms: MsTable, o: CalibrateOpts): string {
   const r = msTimeRangeMjd(ms.meta);
-  const what = o.calibrator.toLowerCase() === 'auto' ? `no calibrator from ${cat.path}` : `calibrator ${o.calibrator}`;
+  const what = o.calibrator.toLowerCase() === 'auto' ? `no calibrator from ${cat.path}${o.minFlux > 0 ? ` with apparent flux ≥ ${o.minFlux} Jy` : ''}` : `calibrator ${o.calibrator}`;
   return `${what} within ${o.radius}° of the meridian pointing (dec ${(msPointingDecApp(ms.meta) / DEG).toFixed(3)}°) between ${mjdToIso(r.start)} and ${mjdToIso(r.end)}`;
 }
 
@@ -203,6 +206,7 @@ export function register(program: Command): void {
     .option('--calibrator <name>', 'calibrator name from the catalogue, or "auto" for the best one transiting the beam', 'auto')
     .option('--catalog <path>', 'calibrator catalogue: VLA list text or CSV (env DSA110_CALIBRATORS; default: the packaged VLA list)')
     .option('--radius <deg>', 'the calibrator must pass within this distance of the meridian pointing', parseNumber('--radius', { min: 0, max: 10 }), 1)
+    .option('--min-flux <jy>', 'with --calibrator auto: only calibrators whose primary-beam-weighted flux at closest approach is at least this (Jy)', parseNumber('--min-flux', { min: 0 }), 0)
     .option('--if-transit', 'exit 0 without output when no calibrator transits (for the streaming pipeline)')
     .option('--model-sources <n>', 'also model the N brightest other catalogue sources within 3° of the pointing', parseInteger('--model-sources', 0, 100), 0)
     .option('--do-k', 'solve delays (default)')

@@ -31,6 +31,7 @@ interface BuildOpts {
   interp: Interp;
   minPb: number;
   pb: boolean; // --no-pb sets false
+  flatNoise?: boolean;
   projection?: 'SIN' | 'CAR';
   maxPixels: number;
   json?: boolean;
@@ -127,7 +128,7 @@ async function doBuild(ctx: CommandContext, reg: Registry, name: string, inputs:
   const bar = progressBar(inputs.length, name);
   try {
     const r = await buildMosaicFiles(inputs, {
-      output, name, interp: o.interp, minPb: o.minPb, noPb: !o.pb, projection: o.projection, maxPixels: o.maxPixels,
+      output, name, interp: o.interp, minPb: o.minPb, noPb: !o.pb, projection: o.projection, maxPixels: o.maxPixels, localNoise: !o.flatNoise,
       history: historyLines(sub), version: packageVersion(), onInput: (d) => bar.update(d),
     });
     bar.stop();
@@ -290,8 +291,9 @@ async function runNightly(ctx: CommandContext, o: NightlyOpts): Promise<number> 
 function addBuildOptions(c: Command): Command {
   return c
     .option('--output-dir <dir>', 'directory for <NAME>.fits (env CONTIMG_MOSAIC_DIR; default <state-dir>/mosaics)')
-    .addOption(new Option('--interp <kind>', 'interpolation when reprojecting images and beams').argParser(parseChoice('--interp', ['bilinear', 'cubic'] as const)).default('bilinear'))
+    .addOption(new Option('--interp <kind>', 'interpolation when reprojecting images and beams (cubic for coarsely sampled images: bilinear smooths a beam sampled by ~4 pixels, e.g. --quick images, taking ~2 % off peak fluxes)').argParser(parseChoice('--interp', ['bilinear', 'cubic'] as const)).default('bilinear'))
     .option('--min-pb <f>', 'blank where the summed weight Σ wA² is below this fraction of its peak (≈ beam level 0.45 for one pointing at 0.2)', parseNumber('--min-pb', { min: 0, max: 1 }), 0.2)
+    .option('--flat-noise', 'noise map (Σ wA²)^−½ from one σ per input (default: from each input\'s local noise, which follows deconvolution errors)')
     .option('--no-pb', 'no primary-beam files: use an Airy model (4.65 m dish) centred on each image\'s reference pixel')
     .addOption(new Option('--projection <proj>', 'output projection (default: SIN below 10° across, else CAR)').argParser((v: string) => parseChoice('--projection', ['SIN', 'CAR'] as const)(v.toUpperCase())))
     .option('--max-pixels <n>', 'refuse output grids larger than this (memory ≈ 16 bytes per pixel)', parseInteger('--max-pixels', 1), 150_000_000)

@@ -16,7 +16,7 @@ import { tempSiblingName, writeFileAtomic, fsyncDir } from '../util/atomic.js';
 import { DsaError, InputError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { planMosaicGrid, type MosaicGrid } from './grid.js';
-import { buildLinearMosaic, estimateNoise, type MosaicInput, type PbModel } from './linear.js';
+import { buildLinearMosaic, estimateNoise, estimateNoiseInBeam, localNoiseMap, type MosaicInput, type PbModel } from './linear.js';
 import type { Interp } from './reproject.js';
 
 const D2R = Math.PI / 180;
@@ -30,7 +30,7 @@ export interface BuildInput {
   imagePath: string;
   /** Primary-beam image on the same grid; null/undefined → `<stem>-pb.fits` beside `<stem>-image.fits`. */
   pbPath?: string | null;
-  /** Image noise σ (Jy/beam) from the registry, if known. */
+  /** Image noise σ (Jy/beam) from the registry, if known: used when σ cannot be measured in the primary beam's main lobe (no pb image). */
   noiseJy?: number | null;
   /** Registry id of the image, if registered. */
   imageId?: number;
@@ -46,6 +46,11 @@ export interface BuildOptions {
   /** No primary-beam files: Airy model centred on each image's reference pixel. */
   noPb?: boolean;
   projection?: 'SIN' | 'CAR';
+  /**
+   * Noise map from each input's local noise (robust σ in boxes of ~10 beams; default true), so it
+   * follows noise that is not flat across an image; false: (Σ wA²)^(−½) with one σ per input.
+   */
+  localNoise?: boolean;
   /** Refuse grids with more pixels than this (memory: ~16 bytes per pixel). */
   maxPixels?: number;
   /** HISTORY lines describing how the mosaic was made (command line, version). */
@@ -57,7 +62,8 @@ export interface BuildOptions {
   onInput?: (done: number, total: number) => void;
 }
 
-export type NoiseSource = 'registry' | 'header' | 'estimated';
+/** Where a member's σ came from: its primary-beam main lobe (pb ≥ 0.5), or failing that the registry, the header, the whole image. */
+export type NoiseSource = 'main lobe' | 'registry' | 'header' | 'estimated';
 
 export interface MemberInfo {
   imagePath: string;
@@ -273,6 +279,22 @@ export async function buildMosaicFiles(inputs: BuildInput[], o: BuildOptions): P
     const img = await readFits(m.imagePath);
     const n = m.nx * m.ny;
     const data = planeOf(img.data, n);
+    let pb: Float32Array | PbModel;
+    if (m.pbPath) {
+      const pbImg = await readFits(m.pbPath);
+      if (pbImg.shape[0] !== m.nx || pbImg.shape[1] !== m.ny) throw new InputError(m.pbPath, `primary beam is ${pbImg.shape[0]}×${pbImg.shape[1]}, image is ${m.nx}×${m.ny}`);
+      pb = planeOf(pbImg.data, n);
+      // σ where the image carries its weight (see estimateNoiseInBeam), in preference to the
+      // registry's image-wide value, so that the noise map matches the mosaic's noise.
+      const s = estimateNoiseInBeam(data, pb);
+      if (s > 0) {
+        if (m.sigma !== undefined) log.debug(`${m.imagePath}: σ ${(s * 1e3).toFixed(3)} mJy/beam in the main lobe, ${(m.sigma * 1e3).toFixed(3)} mJy/beam (${m.sigmaSource}) image-wide`);
+        m.sigma = s;
+        m.sigmaSource = 'main lobe';
+      }
+    } else {
+      pb = { kind: 'airy', fwhmDeg: airyFwhm(m.freqHz ?? DEFAULT_FREQ_HZ) * R2D };
+    }
     if (m.sigma === undefined) {
       if (m.headerNoise !== null) {
         m.sigma = m.headerNoise;
@@ -284,15 +306,15 @@ export async function buildMosaicFiles(inputs: BuildInput[], o: BuildOptions): P
         m.sigmaSource = 'estimated';
       }
     }
-    let pb: Float32Array | PbModel;
-    if (m.pbPath) {
-      const pbImg = await readFits(m.pbPath);
-      if (pbImg.shape[0] !== m.nx || pbImg.shape[1] !== m.ny) throw new InputError(m.pbPath, `primary beam is ${pbImg.shape[0]}×${pbImg.shape[1]}, image is ${m.nx}×${m.ny}`);
-      pb = planeOf(pbImg.data, n);
-    } else {
-      pb = { kind: 'airy', fwhmDeg: airyFwhm(m.freqHz ?? DEFAULT_FREQ_HZ) * R2D };
+    let sigmaMap: Float32Array | undefined;
+    if (o.localNoise ?? true) {
+      // ~10 restoring beams across: ~300 beams per box, σ to ~5 %, yet following the rise of the
+      // deconvolution errors towards the bright sources in the main lobe.
+      const cell = Math.min(...m.wcs.cellDeg.map(Math.abs));
+      const box = Math.round(Math.min(Math.max(m.beam ? (10 * m.beam.bmajDeg) / cell : 64, 32), Math.min(m.nx, m.ny) / 2));
+      sigmaMap = localNoiseMap(data, m.nx, m.ny, box, m.sigma);
     }
-    return { data, nx: m.nx, ny: m.ny, wcs: m.wcs, pb, sigma: m.sigma, name: m.imagePath };
+    return { data, nx: m.nx, ny: m.ny, wcs: m.wcs, pb, sigma: m.sigma, sigmaMap, name: m.imagePath };
   });
   const prod = await buildLinearMosaic(grid, loaders, {
     interp: o.interp,
@@ -330,7 +352,9 @@ export async function buildMosaicFiles(inputs: BuildInput[], o: BuildOptions): P
   };
   const history = [
     ...(o.history ?? []),
-    'Linear mosaic I = sum(w A I)/sum(w A^2), w = 1/sigma^2, noise = sum(w A^2)^-1/2;',
+    (o.localNoise ?? true)
+      ? 'Linear mosaic I = sum(w A I)/sum(w A^2), w = 1/sigma^2, noise = sum(w^2 A^2 s^2)^1/2 / sum(w A^2), s the local noise;'
+      : 'Linear mosaic I = sum(w A I)/sum(w A^2), w = 1/sigma^2, noise = sum(w A^2)^-1/2;',
     `blanked where sum(w A^2) < ${minPb} x its peak (${prod.peakWeight.toPrecision(6)}).`,
     ...used.map((m, k) => `member ${k + 1}: ${m.imagePath} sigma=${(m.sigma as number).toPrecision(4)} Jy/beam (${m.sigmaSource})`),
   ];
@@ -340,7 +364,7 @@ export async function buildMosaicFiles(inputs: BuildInput[], o: BuildOptions): P
   if (mjdEnd !== null) hImage.setFloat('MJD-END', mjdEnd, '[d] latest member MJD-OBS');
   const hNoise = makeImageHeader({ ...base, keywords: { MOSNAME: keywords.MOSNAME, NMEMBER: used.length } });
   hNoise.set('BTYPE', 'Noise');
-  hNoise.addComment('noise map sigma = (sum w A^2)^(-1/2), blanked as the mosaic');
+  hNoise.addComment((o.localNoise ?? true) ? 'noise map sigma = sum(w^2 A^2 s^2)^(1/2) / sum(w A^2), s each input\'s local noise, blanked as the mosaic' : 'noise map sigma = (sum w A^2)^(-1/2), blanked as the mosaic');
   const hWeight = makeImageHeader({ ...base, bunit: 'beam2 Jy-2', keywords: { MOSNAME: keywords.MOSNAME, NMEMBER: used.length, WPEAK: prod.peakWeight, WCUT: prod.cut } });
   hWeight.set('BTYPE', 'Weight');
   hWeight.addComment('sum of w A^2 (w = 1/sigma^2), not blanked');

@@ -3,5 +3,5 @@ export { reproject, footprintBox, sampleRow, CoarseMap, ExactMapper } from './re
 export type { Interp, ImagePlane, GridSpec, PixelBox, ReprojectOptions, ReprojectResult } from './reproject.js';
 export { planMosaicGrid } from './grid.js';
 export type { GridInput, PlanOptions, MosaicGrid } from './grid.js';
-export { LinearMosaic, buildLinearMosaic, pbResponse, estimateNoise } from './linear.js';
+export { LinearMosaic, buildLinearMosaic, pbResponse, estimateNoise, estimateNoiseInBeam, localNoiseMap } from './linear.js';
 export type { PbModel, MosaicInput, AddStats, MosaicProducts } from './linear.js';

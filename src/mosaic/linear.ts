@@ -4,6 +4,9 @@
  *   I(p) = Σᵢ wᵢ Aᵢ(p) Iᵢ(p) / Σᵢ wᵢ Aᵢ(p)²,   wᵢ = 1/σᵢ²,   σ(p) = (Σᵢ wᵢ Aᵢ(p)²)^(−1/2)
  *
  * with Iᵢ the flat-noise (not primary-beam-corrected) image, Aᵢ its primary beam and σᵢ its noise.
+ * When an input also gives a local noise map sᵢ(p) (its noise is not flat: deconvolution errors
+ * follow the sources), the noise map is the propagated σ(p) = (Σᵢ wᵢ² Aᵢ² sᵢ²)^½ / Σᵢ wᵢ Aᵢ², which
+ * is (Σ wA²)^(−½) again where sᵢ = σᵢ.
  * Inputs are accumulated one at a time, so memory is the output grid (two float32 planes) plus
  * one input.
  */
@@ -28,6 +31,8 @@ export interface MosaicInput {
   pb: Float32Array | PbModel;
   /** Image noise (same unit as data), > 0. Weight w = 1/σ². */
   sigma: number;
+  /** Local noise of the image on its own grid (optional; default σ everywhere): only the noise map uses it. */
+  sigmaMap?: Float32Array;
   /** For error messages. */
   name?: string;
 }
@@ -43,7 +48,7 @@ export interface AddStats {
 export interface MosaicProducts {
   /** Σ wAI / Σ wA², NaN where blanked. */
   image: Float32Array;
-  /** (Σ wA²)^(−1/2), NaN where blanked. */
+  /** (Σ wA²)^(−1/2), or with local noise maps (Σ w²A²s²)^(1/2) / Σ wA²; NaN where blanked. */
   noise: Float32Array;
   /** Σ wA² (not blanked), for a weight map product. */
   weight: Float32Array;
@@ -96,11 +101,67 @@ export function estimateNoise(data: Float32Array): number {
   return 1.4826 * v[v.length >> 1];
 }
 
+/**
+ * Robust noise (1.4826 × MAD) of the pixels where the primary beam is ≥ `minPb` (default 0.5):
+ * the noise where the image carries its mosaic weight (∝ A²). Images that are not thermal-noise
+ * limited are noisier there than image-wide (deconvolution errors scale with the apparent
+ * brightness of the sources, which the beam raises in its main lobe), so the image-wide value
+ * would understate the mosaic's noise where it is best covered. NaN when fewer than 1000 pixels
+ * qualify.
+ */
+export function estimateNoiseInBeam(data: Float32Array, pb: Float32Array, minPb = 0.5): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (pb[i] >= minPb && data[i] === data[i]) n++;
+  if (n < 1000) return NaN;
+  const sel = new Float32Array(n);
+  let k = 0;
+  for (let i = 0; i < data.length; i++) if (pb[i] >= minPb && data[i] === data[i]) sel[k++] = data[i];
+  return estimateNoise(sel);
+}
+
+/**
+ * Local noise map of a flat-noise image: 1.4826 × MAD in boxes of `box` pixels on a grid of half
+ * that step (so the map follows changes on the box scale), bilinearly interpolated between box
+ * centres. Boxes with fewer than a quarter finite pixels take the image-wide value `fallback`.
+ */
+export function localNoiseMap(data: Float32Array, nx: number, ny: number, box: number, fallback: number): Float32Array {
+  const step = Math.max(1, Math.round(box / 2));
+  const gx = Math.max(1, Math.ceil(nx / step)), gy = Math.max(1, Math.ceil(ny / step));
+  const grid = new Float64Array(gx * gy);
+  const buf = new Float32Array(box * box);
+  for (let j = 0; j < gy; j++) {
+    for (let i = 0; i < gx; i++) {
+      const cx = (i + 0.5) * step, cy = (j + 0.5) * step;
+      const x0 = Math.max(0, Math.min(nx - box, Math.round(cx - box / 2))), x1 = Math.min(nx, x0 + box);
+      const y0 = Math.max(0, Math.min(ny - box, Math.round(cy - box / 2))), y1 = Math.min(ny, y0 + box);
+      let n = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) { const v = data[y * nx + x]; if (v === v) buf[n++] = v; }
+      const sg = n >= (box * box) / 4 ? estimateNoise(buf.subarray(0, n)) : NaN;
+      grid[j * gx + i] = sg > 0 ? sg : fallback;
+    }
+  }
+  const out = new Float32Array(nx * ny);
+  for (let y = 0; y < ny; y++) {
+    const fy = Math.min(gy - 1, Math.max(0, y / step - 0.5));
+    const j0 = Math.floor(fy), j1 = Math.min(gy - 1, j0 + 1), ty = fy - j0;
+    for (let x = 0; x < nx; x++) {
+      const fx = Math.min(gx - 1, Math.max(0, x / step - 0.5));
+      const i0 = Math.floor(fx), i1 = Math.min(gx - 1, i0 + 1), tx = fx - i0;
+      const a = grid[j0 * gx + i0] + tx * (grid[j0 * gx + i1] - grid[j0 * gx + i0]);
+      const b = grid[j1 * gx + i0] + tx * (grid[j1 * gx + i1] - grid[j1 * gx + i0]);
+      out[y * nx + x] = a + ty * (b - a);
+    }
+  }
+  return out;
+}
+
 /** Accumulates inputs onto one output grid. */
 export class LinearMosaic {
   /** Σ wAI and Σ wA² (float32, output grid). */
   readonly num: Float32Array;
   readonly den: Float32Array;
+  /** Σ w²A²s² (allocated when the first input with a local noise map arrives). */
+  private vr: Float32Array | null = null;
   private finished = false;
 
   constructor(readonly grid: GridSpec, readonly opts: { interp?: Interp; mapTolerance?: number } = {}) {
@@ -117,8 +178,14 @@ export class LinearMosaic {
     if (!(inp.sigma > 0) || !Number.isFinite(inp.sigma)) throw new InputError(name, `noise σ must be a positive number (got ${inp.sigma})`);
     const pbImage = inp.pb instanceof Float32Array ? inp.pb : undefined;
     if (pbImage && pbImage.length < inp.nx * inp.ny) throw new InputError(name, `primary beam has ${pbImage.length} values, expected ${inp.nx}×${inp.ny}`);
+    const sMap = inp.sigmaMap;
+    if (sMap && sMap.length < inp.nx * inp.ny) throw new InputError(name, `noise map has ${sMap.length} values, expected ${inp.nx}×${inp.ny}`);
     const box = footprintBox(inp, this.grid);
     if (!box) return { pixels: 0, mapStep: 0, maxMapError: 0 };
+    // Σ w²A²s²: created on the first local noise map, seeded with the inputs before it (s = σ: wA²).
+    if (sMap && !this.vr) this.vr = Float32Array.from(this.den);
+    const vr = this.vr;
+    const sv = new Float32Array(box.w);
     const map = new CoarseMap(inp.wcs, this.grid.wcs, box, this.opts.mapTolerance ?? 1e-3);
     const interp = this.opts.interp ?? 'bilinear';
     const w = 1 / (inp.sigma * inp.sigma);
@@ -137,7 +204,7 @@ export class LinearMosaic {
     for (let y = box.y0; y < box.y0 + box.h; y++) {
       map.row(y, rx, ry);
       const row = y * gnx + box.x0;
-      if (pbImage && interp === 'bilinear' && snx > 1 && sny > 1) {
+      if (pbImage && !vr && interp === 'bilinear' && snx > 1 && sny > 1) {
         // Fused path (the common case): one set of bilinear weights for image and beam, inlined
         // (same rules as bilinearSetup/bilinearApply: edge tolerance, snapping, zero weights
         // never read so a NaN pixel does not leak into its neighbours).
@@ -195,6 +262,7 @@ export class LinearMosaic {
         continue;
       }
       sampleRow(data, snx, sny, rx, ry, box.w, iv, 0, interp);
+      if (sMap) sampleRow(sMap, snx, sny, rx, ry, box.w, sv, 0, interp);
       if (pbImage) sampleRow(pbImage, snx, sny, rx, ry, box.w, av, 0, interp);
       else {
         for (let i = 0; i < box.w; i++) {
@@ -215,6 +283,10 @@ export class LinearMosaic {
           const wa = w * A;
           num[row + i] += wa * I;
           den[row + i] += wa * A;
+          if (vr) {
+            const sg = sMap && sv[i] > 0 ? sv[i] : inp.sigma;
+            vr[row + i] += wa * wa * sg * sg;
+          }
           pixels++;
         }
       }
@@ -235,11 +307,12 @@ export class LinearMosaic {
     for (let i = 0; i < den.length; i++) if (den[i] > peak) peak = den[i];
     const cut = minPb * peak;
     const noise = new Float32Array(den.length);
+    const vr = this.vr;
     for (let i = 0; i < den.length; i++) {
       const d = den[i];
       if (d > 0 && d >= cut) {
         num[i] = num[i] / d;
-        noise[i] = 1 / Math.sqrt(d);
+        noise[i] = vr ? Math.sqrt(vr[i]) / d : 1 / Math.sqrt(d);
       } else {
         num[i] = NaN;
         noise[i] = NaN;

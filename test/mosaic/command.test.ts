@@ -241,17 +241,22 @@ describe('mosaic build of the plan', () => {
       expect(Math.sqrt(zn.z2 / zn.n)).toBeLessThan(1.15);
     }
     expect(Math.sqrt(zones[1].sumS2 / zones[1].n) / Math.sqrt(zones[0].sumS2 / zones[0].n)).toBeGreaterThan(1.2);
-    // At the weight peak σ = (Σ wA²)^−½ exactly; blanking at 0.2 × peak.
+    // These inputs have flat noise, so the noise map from their local noise maps is (Σ wA²)^−½
+    // to within the scatter of the local σ estimates (median a few %, more at image edges where the boxes are clamped); blanking at 0.2 × peak.
     let blankedAbove = 0, validBelow = 0;
+    const dev: number[] = [];
     for (let i = 0; i < nx * ny; i++) {
       const w = weight.data[i];
       if (Number.isFinite(img.data[i])) {
-        expect(Math.abs(noise.data[i] * Math.sqrt(w) - 1)).toBeLessThan(1e-4);
+        dev.push(Math.abs(noise.data[i] * Math.sqrt(w) - 1));
         if (w < 0.2 * wpeak * (1 - 1e-6)) validBelow++;
       } else if (w > 0.2 * wpeak * (1 + 1e-6)) blankedAbove++;
     }
     expect(blankedAbove).toBe(0);
     expect(validBelow).toBe(0);
+    dev.sort((a, b) => a - b);
+    expect(dev[Math.floor(0.5 * dev.length)]).toBeLessThan(0.05);
+    expect(dev[Math.floor(0.99 * dev.length)]).toBeLessThan(0.2);
   });
 
   it('writes the PNG preview and the registry row (built, members, noise, coverage, centre) with stage metrics', () => {
@@ -277,7 +282,8 @@ describe('mosaic build of the plan', () => {
       expect(row.ra_deg!).toBeGreaterThan(RA0 + 2.5 * GROUP_RA_STEP_DEG);
       expect(row.ra_deg!).toBeLessThan(RA0 + 3.5 * GROUP_RA_STEP_DEG);
       const w = reg.db.prepare(`SELECT weight FROM mosaic_members WHERE mosaic_id = ? AND image_id = ?`).get(row.id, ids[2]) as { weight: number };
-      expect(w.weight).toBeCloseTo(1 / SIGMAS[2] ** 2, 3);
+      // w = 1/σ² with σ measured in the image's main lobe (pb ≥ 0.5): the registry's σ to a few %.
+      expect(Math.abs(w.weight * SIGMAS[2] ** 2 - 1)).toBeLessThan(0.1);
       const st = reg.db.prepare(`SELECT COUNT(*) n FROM stage_metrics WHERE command = 'mosaic' AND product = ? AND ok = 1`).get(row.path) as { n: number };
       expect(st.n).toBeGreaterThanOrEqual(1);
     } finally {

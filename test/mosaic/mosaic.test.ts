@@ -3,6 +3,7 @@ import { Wcs, makeSinWcs, galacticToIcrs } from '../../src/astro/wcs.js';
 import {
   reproject, planMosaicGrid, LinearMosaic, buildLinearMosaic, pbResponse, estimateNoise, CoarseMap, ExactMapper, footprintBox,
 } from '../../src/mosaic/index.js';
+import { localNoiseMap, estimateNoiseInBeam } from '../../src/mosaic/linear.js';
 
 const D2R = Math.PI / 180;
 
@@ -171,6 +172,44 @@ describe('linear mosaic math', () => {
     // x ≤ 4 kept (A1 ≥ 0.5 → A² ≥ 0.25 > 0.2), x ≥ 5 blanked (A1 ≤ 0.375 → 0.14 < 0.2).
     expect(Number.isNaN(p.image[3 * n + 4])).toBe(false);
     expect(Number.isNaN(p.image[3 * n + 5])).toBe(true);
+  });
+  it('local noise maps: σ = (Σ w²A²s²)^½ / Σ wA², and (Σ wA²)^−½ again when s = σ', () => {
+    // Input 1: A=0.5, σ=1, local s=3 (noisier than its σ says); input 2 (no map): A=1, σ=2.
+    // Σ w²A²s² = 1·0.25·9 + 0.0625·1·4 = 2.5; Σ wA² = 0.5 → σ = √2.5 / 0.5.
+    const m = new LinearMosaic(grid);
+    m.add({ data: fill(3), nx: n, ny: n, wcs: w, pb: fill(0.5), sigma: 1, sigmaMap: fill(3) });
+    m.add({ data: fill(1), nx: n, ny: n, wcs: w, pb: fill(1), sigma: 2 });
+    const p = m.finish();
+    // Same inputs, the map seen second and equal to σ: the flat-noise formula.
+    const m2 = new LinearMosaic(grid);
+    m2.add({ data: fill(1), nx: n, ny: n, wcs: w, pb: fill(1), sigma: 2 });
+    m2.add({ data: fill(3), nx: n, ny: n, wcs: w, pb: fill(0.5), sigma: 1, sigmaMap: fill(1) });
+    const p2 = m2.finish();
+    for (let i = 0; i < n * n; i++) {
+      expect(p.image[i]).toBeCloseTo(3.5, 5); // the image does not depend on the maps
+      expect(p.noise[i]).toBeCloseTo(Math.sqrt(2.5) / 0.5, 5);
+      expect(p2.noise[i]).toBeCloseTo(Math.SQRT2, 5);
+    }
+  });
+  it('localNoiseMap follows a step in the noise; estimateNoiseInBeam measures inside the beam only', () => {
+    // 256² Gaussian noise, σ = 1 on the left half and 3 on the right (Box–Muller, fixed LCG seed).
+    const N = 256;
+    let seed = 12345;
+    const u = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) + 1) / 2147483649;
+    const d = new Float32Array(N * N), pb = new Float32Array(N * N);
+    for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) {
+      const g = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+      d[y * N + x] = g * (x < N / 2 ? 1 : 3);
+      pb[y * N + x] = x >= N / 2 ? 1 : 0.1;
+    }
+    const map = localNoiseMap(d, N, N, 48, NaN);
+    // Away from the step (one box), the map is the local σ to the MAD's precision (~2300 pixels: ±2 % rms).
+    for (const [x, s] of [[20, 1], [60, 1], [200, 3], [240, 3]] as const) {
+      for (const y of [20, 128, 240]) expect(Math.abs(map[y * N + x] / s - 1), `(${x},${y})`).toBeLessThan(0.08);
+    }
+    expect(Math.abs(estimateNoiseInBeam(d, pb) / 3 - 1)).toBeLessThan(0.03);
+    expect(estimateNoise(d)).toBeGreaterThan(1.2); // the image-wide value mixes both halves
+    expect(estimateNoise(d)).toBeLessThan(2.8);
   });
   it('NaN input pixels contribute nothing; non-positive σ is an input error', () => {
     const d = fill(5);
