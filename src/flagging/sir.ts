@@ -19,8 +19,11 @@ export class SirScratch {
   w: Float64Array;
   minW: Float64Array;
   pos: Int32Array;
-  /** Per column: any flag set (sirOperator2D). */
-  colAny: Uint8Array = new Uint8Array(0);
+  /** Per column: number of (non-missing) flags, any missing sample (sirOperator2D). */
+  colCnt: Int32Array = new Int32Array(0);
+  colMiss: Uint8Array = new Uint8Array(0);
+  /** Per row: any missing sample (sirOperator2D). */
+  rowMiss: Uint8Array = new Uint8Array(0);
   constructor(capacity: number) {
     this.w = new Float64Array(capacity + 1);
     this.minW = new Float64Array(capacity + 1);
@@ -43,8 +46,8 @@ export function sirStrided(
   for (let k = 0, i = offset; k < n; k++, i += stride) {
     if (missing === undefined || missing[i] === 0) { pos[m++] = i; nFlagged += flags[i] !== 0 ? 1 : 0; }
   }
-  // nothing flagged: no interval qualifies; everything flagged: nothing left to add
-  if (nFlagged === 0 || nFlagged === m) return;
+  // too few flags for any interval to qualify (see minFlagsToGrow); everything flagged: nothing to add
+  if (nFlagged < minFlagsToGrow(eta) || nFlagged === m) return;
   const etaM1 = eta - 1;
   W[0] = 0;
   minW[0] = 0;
@@ -63,6 +66,32 @@ export function sirStrided(
   }
 }
 
+/**
+ * sirStrided for a sequence without missing samples: the prefix sums are built straight from the
+ * flags (no gather of positions), and a sequence without flags costs a single read.
+ */
+function sirDense(flags: Uint8Array, offset: number, stride: number, n: number, eta: number, scratch: SirScratch): void {
+  const { w: W, minW } = scratch;
+  const etaM1 = eta - 1;
+  W[0] = 0;
+  let curMin = 0;
+  let nFlagged = 0;
+  for (let k = 0, i = offset; k < n; k++, i += stride) {
+    const f = flags[i] !== 0;
+    nFlagged += f ? 1 : 0;
+    const next = W[k] + (f ? eta : etaM1);
+    W[k + 1] = next;
+    minW[k] = curMin;
+    if (next < curMin) curMin = next;
+  }
+  if (nFlagged < minFlagsToGrow(eta) || nFlagged === n) return;
+  let curMax = -Infinity;
+  for (let k = n - 1, i = offset + (n - 1) * stride; k >= 0; k--, i -= stride) {
+    if (W[k + 1] > curMax) curMax = W[k + 1];
+    if (curMax - minW[k] >= -EPS) flags[i] = 1;
+  }
+}
+
 /** SIR on a 1-D flag sequence in place (optionally skipping `missing` samples). */
 export function sirOperator1D(flags: Uint8Array, eta: number, missing?: Uint8Array): void {
   sirStrided(flags, 0, 1, flags.length, eta, missing, new SirScratch(flags.length));
@@ -77,17 +106,55 @@ export function sirOperator2D(
   missing?: Uint8Array, scratch?: SirScratch,
 ): void {
   const s = scratch ?? new SirScratch(Math.max(nTime, nChan));
-  if (etaTime > 0) {
-    // a column without any (non-missing) flag is left as it is: find those in one contiguous pass
-    // instead of gathering every column
-    const any = s.colAny.length >= nChan ? s.colAny : (s.colAny = new Uint8Array(nChan));
-    any.fill(0, 0, nChan);
-    for (let t = 0; t < nTime; t++) {
-      const row = t * nChan;
-      if (missing === undefined) for (let c = 0; c < nChan; c++) any[c] |= flags[row + c];
-      else for (let c = 0; c < nChan; c++) any[c] |= flags[row + c] !== 0 && missing[row + c] === 0 ? 1 : 0;
-    }
-    for (let c = 0; c < nChan; c++) if (any[c] !== 0) sirStrided(flags, c, nChan, nTime, etaTime, missing, s);
+  // An unflagged sample is added only by an interval with f flags and u ≥ 1 unflagged samples
+  // where η·f ≥ (1 − η)·u, i.e. f ≥ (1 − η)/η (4 at η = 0.2): a line with fewer flags stays as
+  // it is. One contiguous pass counts the flags of each column and finds the columns / rows with
+  // a missing sample (those need the gather of positions; the others skip it).
+  const cnt = s.colCnt.length >= nChan ? s.colCnt : (s.colCnt = new Int32Array(nChan));
+  const colMiss = s.colMiss.length >= nChan ? s.colMiss : (s.colMiss = new Uint8Array(nChan));
+  const rowMiss = s.rowMiss.length >= nTime ? s.rowMiss : (s.rowMiss = new Uint8Array(nTime));
+  cnt.fill(0, 0, nChan);
+  colMiss.fill(0, 0, nChan);
+  rowMiss.fill(0, 0, nTime);
+  if (missing === undefined) {
+    for (let t = 0; t < nTime; t++) countRow(cnt, flags, t * nChan, nChan);
+  } else {
+    for (let t = 0; t < nTime; t++) rowMiss[t] = scanRow(cnt, colMiss, flags, missing, t * nChan, nChan);
   }
-  if (etaFreq > 0) for (let t = 0; t < nTime; t++) sirStrided(flags, t * nChan, 1, nChan, etaFreq, missing, s);
+  if (etaTime > 0) {
+    const need = minFlagsToGrow(etaTime);
+    for (let c = 0; c < nChan; c++) {
+      if (cnt[c] < need) continue;
+      if (colMiss[c] === 0) sirDense(flags, c, nChan, nTime, etaTime, s);
+      else sirStrided(flags, c, nChan, nTime, etaTime, missing, s);
+    }
+  }
+  if (etaFreq > 0) {
+    for (let t = 0; t < nTime; t++) {
+      if (rowMiss[t] === 0) sirDense(flags, t * nChan, 1, nChan, etaFreq, s);
+      else sirStrided(flags, t * nChan, 1, nChan, etaFreq, missing, s);
+    }
+  }
+}
+
+/** The fewest flags with which an interval can take in an unflagged sample (see sirOperator2D). */
+function minFlagsToGrow(eta: number): number {
+  // η·f − (1 − η) ≥ −EPS, with the same tolerance as the operator itself
+  return Math.max(1, Math.ceil((1 - eta - EPS) / eta - 1e-9));
+}
+
+function countRow(cnt: Int32Array, flags: Uint8Array, row: number, nChan: number): void {
+  for (let c = 0; c < nChan; c++) cnt[c] += flags[row + c] !== 0 ? 1 : 0;
+}
+
+/** cnt += flagged ∧ ¬missing, colMiss |= missing over one row; returns whether the row has a missing sample. */
+function scanRow(cnt: Int32Array, colMiss: Uint8Array, flags: Uint8Array, missing: Uint8Array, row: number, nChan: number): number {
+  let rm = 0;
+  for (let c = 0; c < nChan; c++) {
+    const ms = missing[row + c] !== 0 ? 1 : 0;
+    cnt[c] += flags[row + c] !== 0 && ms === 0 ? 1 : 0;
+    colMiss[c] |= ms;
+    rm |= ms;
+  }
+  return rm;
 }

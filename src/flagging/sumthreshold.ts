@@ -133,9 +133,24 @@ export class SumThresholdScratch {
   /** Values with flagged samples set to 0, and 1 − flag: window sums/counts without branches. */
   readonly vm: Float32Array;
   readonly w: Uint8Array;
-  /** Per row and block of BLOCK channels: max |value| over unflagged samples (an upper bound). */
   readonly nBlk: number;
-  readonly blkMax: Float32Array;
+  /**
+   * The thresholds of this call, per window length index k (m = 2^k), along time and along
+   * frequency (frequency only for m < BLOCK: longer windows use the sum bounds).
+   */
+  readonly thrT: Float64Array;
+  readonly thrF: Float64Array;
+  nThrT = 0;
+  nThrF = 0;
+  /** The smallest of those thresholds: |v| at or below it can open no window. */
+  floor = 0;
+  /**
+   * Per row and block of BLOCK channels: the smallest k with an unflagged |v| > thrF[k] (nThrF if
+   * none) — a window of length 2^k can only trip in a block of level ≤ k (its mean cannot exceed
+   * its largest member). Levels are found with comparisons against the known thresholds, which
+   * are rarely true on noise: far cheaper than running maxima.
+   */
+  readonly blkLvl: Uint8Array;
   /** Per row and block: Σ|v| and Σv of the unflagged samples, and the number flagged. */
   readonly blkAbs: Float64Array;
   readonly blkSum: Float64Array;
@@ -144,8 +159,16 @@ export class SumThresholdScratch {
   /** Per row: cumulative block sums / flagged counts (nBlk + 1 per row). */
   readonly cumSum: Float64Array;
   readonly cumFlag: Int32Array;
-  /** Per channel: max |value| over unflagged samples along time (an upper bound). */
-  readonly colMax: Float32Array;
+  /**
+   * Per row: the least level of its blocks, the max Σ|v| of its blocks, and the spread (max −
+   * min) of its cumulative block sums — bounds on every window of the row at once (see freqPass).
+   */
+  readonly rowLvl: Uint8Array;
+  readonly rowAbs: Float64Array;
+  readonly rowSpread: Float64Array;
+  readonly rowStale: Uint8Array;
+  /** Per channel: as blkLvl, along time (against thrT). */
+  readonly colLvl: Uint8Array;
   readonly colDirty: Uint8Array;
   readonly dirtyList: Int32Array;
   nDirty = 0;
@@ -160,14 +183,20 @@ export class SumThresholdScratch {
     this.vm = new Float32Array(n);
     this.w = new Uint8Array(n);
     this.nBlk = Math.ceil(nChan / BLOCK);
-    this.blkMax = new Float32Array(nTime * this.nBlk);
+    this.thrT = new Float64Array(32);
+    this.thrF = new Float64Array(32);
+    this.blkLvl = new Uint8Array(nTime * this.nBlk);
     this.blkAbs = new Float64Array(nTime * this.nBlk);
     this.blkSum = new Float64Array(nTime * this.nBlk);
     this.blkFlag = new Int32Array(nTime * this.nBlk);
     this.blkDirty = new Uint8Array(nTime * this.nBlk);
     this.cumSum = new Float64Array(nTime * (this.nBlk + 1));
     this.cumFlag = new Int32Array(nTime * (this.nBlk + 1));
-    this.colMax = new Float32Array(nChan);
+    this.rowLvl = new Uint8Array(nTime);
+    this.rowAbs = new Float64Array(nTime);
+    this.rowSpread = new Float64Array(nTime);
+    this.rowStale = new Uint8Array(nTime);
+    this.colLvl = new Uint8Array(nChan);
     this.colDirty = new Uint8Array(nChan);
     this.dirtyList = new Int32Array(nChan);
     this.ranges = new Int32Array(2 * this.nBlk + 2);
@@ -201,17 +230,26 @@ export function sumThreshold2D(
   const doFreq = opts.frequencyDirection ?? true;
   const chi1Time = opts.chi1Time ?? chi1;
   const s = scratch && scratch.nTime === nTime && scratch.nChan === nChan ? scratch : new SumThresholdScratch(nTime, nChan);
+  // the thresholds per window length index k; levels are only needed where max|v| can help
+  let nT = 0, nF = 0, floor = Infinity;
+  for (let m = 1, k = 0; m <= maxWindow && k < 32; m *= 2, k++) {
+    if (doTime && m <= nTime) { s.thrT[k] = sumThresholdLevel(chi1Time, m, growth); nT = k + 1; floor = Math.min(floor, s.thrT[k]); }
+    if (doFreq && m <= nChan && m < BLOCK) { s.thrF[k] = sumThresholdLevel(chi1, m, growth); nF = k + 1; floor = Math.min(floor, s.thrF[k]); }
+  }
+  s.nThrT = nT;
+  s.nThrF = nF;
+  s.floor = floor;
   initScratch(values, flags, s);
   const longest = Math.max(doTime ? nTime : 0, doFreq ? nChan : 0);
-  for (let m = 1; m <= maxWindow && m <= longest; m *= 2) {
+  for (let m = 1, k = 0; m <= maxWindow && m <= longest; m *= 2, k++) {
     if (doTime && m <= nTime) {
       if (s.nDirty > 0) refreshColumns(s);
-      timePass(flags, s, m, sumThresholdLevel(chi1Time, m, growth));
+      timePass(flags, s, m, k, s.thrT[k]);
     }
     // the length-1 test along frequency repeats the one just done along time
     if (doFreq && m <= nChan && !(m === 1 && doTime && chi1Time === chi1)) {
       if (s.anyBlkDirty) refreshBlocks(s);
-      freqPass(flags, s, m, sumThresholdLevel(chi1, m, growth));
+      freqPass(flags, s, m, k, sumThresholdLevel(chi1, m, growth));
     }
   }
 }
@@ -219,16 +257,25 @@ export function sumThreshold2D(
 // The helpers below are top-level functions on purpose: closures over the hot arrays would force
 // V8 to keep those arrays in context slots and slow every inner loop several-fold.
 
+/**
+ * The level of |v| against descending thresholds thr[0 … n): the smallest k with a > thr[k], or n.
+ * Called only for the rare |v| above the smallest threshold.
+ */
+function levelOf(a: number, thr: Float64Array, n: number): number {
+  for (let k = 0; k < n; k++) if (a > thr[k]) return k;
+  return n;
+}
+
 /** vm, w and the block / column bounds for a new plane (one pass). */
 function initScratch(values: Float32Array, flags: Uint8Array, s: SumThresholdScratch): void {
-  const { nTime, nChan, vm, w, nBlk, colMax, blkMax, blkAbs, blkSum, blkFlag } = s;
-  colMax.fill(0);
+  const { nTime, nChan, vm, w, nBlk, colLvl, blkLvl, blkAbs, blkSum, blkFlag, thrT, thrF, nThrT, nThrF, floor } = s;
+  colLvl.fill(nThrT);
   for (let t = 0; t < nTime; t++) {
     const row = t * nChan;
     for (let j = 0; j < nBlk; j++) {
       const c0 = j * BLOCK;
       const c1 = c0 + BLOCK < nChan ? c0 + BLOCK : nChan;
-      let mx = 0, ab = 0, sm = 0, nf = 0;
+      let lv = nThrF, ab = 0, sm = 0, nf = 0;
       for (let c = c0; c < c1; c++) {
         const k = row + c;
         const f = flags[k] === 0;
@@ -236,16 +283,19 @@ function initScratch(values: Float32Array, flags: Uint8Array, s: SumThresholdScr
         vm[k] = v;
         w[k] = f ? 1 : 0;
         nf += f ? 0 : 1;
-        // Math.max/abs compile to branch-free code; an if-based running maximum mispredicts on
-        // noise and costs several times as much
         const a = Math.abs(v);
-        mx = Math.max(mx, a);
         ab += a;
         sm += v;
-        colMax[c] = Math.max(colMax[c], a);
+        if (a > floor) {
+          // rare on noise (the branch is well predicted): the levels this sample opens
+          const lf = levelOf(a, thrF, nThrF);
+          if (lf < lv) lv = lf;
+          const lt = levelOf(a, thrT, nThrT);
+          if (lt < colLvl[c]) colLvl[c] = lt;
+        }
       }
       const bi = t * nBlk + j;
-      blkMax[bi] = mx;
+      blkLvl[bi] = lv;
       blkAbs[bi] = ab;
       blkSum[bi] = sm;
       blkFlag[bi] = nf;
@@ -258,12 +308,12 @@ function initScratch(values: Float32Array, flags: Uint8Array, s: SumThresholdScr
   s.nDirty = 0;
 }
 
-/** The cumulative block sums / flagged counts of row t. */
+/** The cumulative block sums / flagged counts of row t, and its row-wide bounds. */
 function rowCumulative(s: SumThresholdScratch, t: number): void {
-  const { nBlk, blkSum, blkFlag, cumSum, cumFlag } = s;
+  const { nBlk, blkSum, blkFlag, blkLvl, cumSum, cumFlag } = s;
   const bo = t * nBlk;
   const co = t * (nBlk + 1);
-  let a = 0, f = 0;
+  let a = 0, f = 0, lv = s.nThrF;
   cumSum[co] = 0;
   cumFlag[co] = 0;
   for (let j = 0; j < nBlk; j++) {
@@ -271,25 +321,50 @@ function rowCumulative(s: SumThresholdScratch, t: number): void {
     f += blkFlag[bo + j];
     cumSum[co + j + 1] = a;
     cumFlag[co + j + 1] = f;
+    const l = blkLvl[bo + j];
+    if (l < lv) lv = l;
   }
+  s.rowLvl[t] = lv;
+  // the row's sum bound is needed only by long windows, and often not at all: computed on demand
+  s.rowStale[t] = 1;
 }
 
-/** max |v|, Σ|v|, Σv and flagged count of block j of row t. */
+/** Row t's max block Σ|v| and the spread of its cumulative sums (see freqPass). */
+function rowSumBound(s: SumThresholdScratch, t: number): void {
+  const { nBlk, blkAbs, cumSum } = s;
+  const bo = t * nBlk;
+  const co = t * (nBlk + 1);
+  let lo = 0, hi = 0, ab = 0;
+  for (let j = 0; j < nBlk; j++) {
+    const a = cumSum[co + j + 1];
+    lo = Math.min(lo, a);
+    hi = Math.max(hi, a);
+    ab = Math.max(ab, blkAbs[bo + j]);
+  }
+  s.rowAbs[t] = ab;
+  s.rowSpread[t] = hi - lo;
+  s.rowStale[t] = 0;
+}
+
+/** Level, Σ|v|, Σv and flagged count of block j of row t. */
 function blockStats(s: SumThresholdScratch, t: number, j: number): void {
-  const { nChan, vm, w, nBlk, blkMax, blkAbs, blkSum, blkFlag } = s;
+  const { nChan, vm, w, nBlk, blkLvl, blkAbs, blkSum, blkFlag, thrF, nThrF, floor } = s;
+  // (levelOf of the block's max |v| is the least level of its samples: levels fall as |v| grows)
   const row = t * nChan;
   const e = row + (j * BLOCK + BLOCK < nChan ? j * BLOCK + BLOCK : nChan);
   let mx = 0, ab = 0, sm = 0, nf = 0;
   for (let k = row + j * BLOCK; k < e; k++) {
     const v = vm[k];
     const a = Math.abs(v);
+    // a block touched by trips is often near RFI, where many samples pass the thresholds: a
+    // branch-free running maximum, then one level, beats a level per sample here
     mx = Math.max(mx, a);
     ab += a;
     sm += v;
     nf += 1 - w[k];
   }
   const b = t * nBlk + j;
-  blkMax[b] = mx;
+  blkLvl[b] = mx > floor ? levelOf(mx, thrF, nThrF) : nThrF;
   blkAbs[b] = ab;
   blkSum[b] = sm;
   blkFlag[b] = nf;
@@ -330,22 +405,22 @@ function refreshBlocks(s: SumThresholdScratch): void {
 }
 
 function refreshColumns(s: SumThresholdScratch): void {
-  const { nTime, nChan, vm, colMax, colDirty, dirtyList } = s;
+  const { nTime, nChan, vm, colLvl, colDirty, dirtyList, thrT, nThrT, floor } = s;
   for (let i = 0; i < s.nDirty; i++) {
     const c = dirtyList[i];
     colDirty[c] = 0;
     let mx = 0;
     for (let k = c, e = nTime * nChan; k < e; k += nChan) mx = Math.max(mx, Math.abs(vm[k]));
-    colMax[c] = mx;
+    colLvl[c] = mx > floor ? levelOf(mx, thrT, nThrT) : nThrT;
   }
   s.nDirty = 0;
 }
 
-/** Windows of length m along time in every column whose max |v| exceeds thr. */
-function timePass(flags: Uint8Array, s: SumThresholdScratch, m: number, thr: number): void {
-  const { nTime, nChan, vm, w, colMax, trips } = s;
+/** Windows of length m = 2^k along time in every column with an unflagged |v| > thr (level ≤ k). */
+function timePass(flags: Uint8Array, s: SumThresholdScratch, m: number, k0: number, thr: number): void {
+  const { nTime, nChan, vm, w, colLvl, trips } = s;
   for (let c = 0; c < nChan; c++) {
-    if (!(colMax[c] > thr)) continue;
+    if (colLvl[c] > k0) continue;
     let sum = 0;
     let cnt = 0;
     let k = c;
@@ -378,13 +453,24 @@ function timePass(flags: Uint8Array, s: SumThresholdScratch, m: number, thr: num
  * |Σ| ≤ Σ|v|(j) + |Σ middle blocks| + Σ|v|(j+m/BLOCK). On noise Σ|v| of a block grows as BLOCK
  * and the middle as √m while χ_m·m grows as m^0.585: from m = 16 on nearly every block is skipped.
  */
-function freqPass(flags: Uint8Array, s: SumThresholdScratch, m: number, thr: number): void {
-  const { nTime, nChan, vm, w, nBlk, blkMax, blkAbs, cumSum, cumFlag, ranges, trips } = s;
+function freqPass(flags: Uint8Array, s: SumThresholdScratch, m: number, k0: number, thr: number): void {
+  const { nTime, nChan, vm, w, nBlk, blkLvl, blkAbs, cumSum, cumFlag, ranges, trips } = s;
+  const { rowLvl, rowAbs, rowSpread } = s;
   const lastStart = nChan - m;
   const span = (m / BLOCK) | 0;
   for (let t = 0; t < nTime; t++) {
     const bo = t * nBlk;
     const co = t * (nBlk + 1);
+    // the whole row at once: no window mean exceeds the row's max |v|; for m ≥ BLOCK the block
+    // bound below is at most twice the largest block Σ|v| plus the spread of the cumulative sums
+    if (span === 0 && rowLvl[t] > k0) continue;
+    if (span > 0) {
+      const rowCnt = m - cumFlag[co + nBlk];
+      if (rowCnt > 0) {
+        if (s.rowStale[t] !== 0) rowSumBound(s, t);
+        if (2 * rowAbs[t] + rowSpread[t] <= thr * rowCnt) continue;
+      }
+    }
     let nR = 0;
     for (let j = 0; j * BLOCK <= lastStart; j++) {
       const l0 = j * BLOCK;
@@ -393,7 +479,7 @@ function freqPass(flags: Uint8Array, s: SumThresholdScratch, m: number, thr: num
       const jb = ((l1 + m - 1) / BLOCK) | 0;
       const minCnt = m - (cumFlag[co + jb + 1] - cumFlag[co + j]);
       if (span === 0) {
-        if (!(Math.max(blkMax[bo + j], blkMax[bo + jb]) > thr)) continue;
+        if (blkLvl[bo + j] > k0 && blkLvl[bo + jb] > k0) continue;
       } else if (minCnt > 0) {
         const je = j + span;
         const bound = blkAbs[bo + j] + Math.abs(cumSum[co + je] - cumSum[co + j + 1]) + (je < nBlk ? blkAbs[bo + je] : 0);
