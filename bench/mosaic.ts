@@ -7,6 +7,7 @@
  */
 import { makeSinWcs } from '../src/astro/wcs.js';
 import { planMosaicGrid, LinearMosaic, pbResponse } from '../src/mosaic/index.js';
+import { estimateNoiseInBeam, localNoiseMap } from '../src/mosaic/linear.js';
 
 const N = 4096;
 const CELL_DEG = 3 / 3600;
@@ -59,7 +60,11 @@ export async function run(): Promise<Record<string, number>> {
     synthImage(data, 12345 + k);
     const t = performance.now();
     const cpu = process.cpuUsage();
-    const s = acc.add({ data, nx: N, ny: N, wcs: inputs[k].wcs, pb, sigma: 1e-3, name: `img${k}` });
+    // what `mosaic build` does per input by default: σ in the main lobe and a local noise map
+    // (boxes of ten 30″ beams = 100 px at 3″)
+    const sigma = estimateNoiseInBeam(data, pb);
+    const sigmaMap = localNoiseMap(data, N, N, 100, sigma);
+    const s = acc.add({ data, nx: N, ny: N, wcs: inputs[k].wcs, pb, sigma, sigmaMap, name: `img${k}` });
     const du = process.cpuUsage(cpu);
     cpuAdd += (du.user + du.system) / 1e3;
     tAdd += performance.now() - t;
