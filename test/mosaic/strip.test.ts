@@ -15,9 +15,8 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { REPO, tmpDir } from '../helpers/cli.js';
+import { demoNight } from '../helpers/demo-night.js';
 import { readFits } from '../../src/io/fits.js';
 import { Registry } from '../../src/registry/db.js';
 import { loadPhotometryImage, type PhotometryImage } from '../../src/photometry/pipeline.js';
@@ -116,11 +115,10 @@ function solve(A: Float64Array[], b: Float64Array): Float64Array {
 beforeAll(async () => {
   if (process.env.DSA110_STRIP_OUT) out = process.env.DSA110_STRIP_OUT;
   else {
-    out = path.join(tmpDir('dsa110-strip-'), 'strip');
-    const r = spawnSync('bash', [path.join(REPO, 'scripts', 'demo'), out, String(NGROUPS)], {
-      encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', DEMO_ANTENNAS: '48', DEMO_CHANNELS: '4', DEMO_IMAGE_ARGS: '--quick' }, maxBuffer: 64 << 20,
-    });
-    expect(r.status, r.stderr.slice(-4000)).toBe(0);
+    // the demo's defaults (48 antennas, 4 channels per subband, --quick images), shared with test/pipeline/demo.test.ts
+    const r = demoNight(NGROUPS);
+    out = r.out;
+    expect(r.status, r.stderr).toBe(0);
   }
   const mosaic = path.join(out, 'mosaics', 'demo.fits');
   expect(existsSync(mosaic)).toBe(true);
@@ -133,7 +131,7 @@ beforeAll(async () => {
   truth = t.sources;
   freqHz = img.wcs.params.spectral?.crval ?? NaN;
   expect(freqHz).toBeGreaterThan(1.3e9);
-}, 300_000);
+}, 900_000);
 
 describe(`a ${NGROUPS}-group strip through the pipeline and dsa110 mosaic`, () => {
   it('every group is imaged; the mosaic holds all but the plan\'s noise outlier', () => {

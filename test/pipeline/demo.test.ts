@@ -7,7 +7,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { REPO, tmpDir } from '../helpers/cli.js';
+import { REPO } from '../helpers/cli.js';
+import { demoNight } from '../helpers/demo-night.js';
 
 interface Summary {
   groups: Record<string, number>;
@@ -24,18 +25,17 @@ interface Summary {
 
 let out: string;
 let summary: Summary;
-const NGROUPS = 4;
+// six groups: the same run serves the mosaic strip acceptance (test/mosaic/strip.test.ts)
+const NGROUPS = 6;
 
 beforeAll(() => {
-  out = path.join(tmpDir('dsa110-demo-'), 'demo-output');
-  const r = spawnSync('bash', [path.join(REPO, 'scripts', 'demo'), out, String(NGROUPS)], {
-    encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', DEMO_ANTENNAS: '48' }, maxBuffer: 64 << 20,
-  });
-  expect(r.status, r.stderr.slice(-4000)).toBe(0);
+  const r = demoNight(NGROUPS);
+  out = r.out;
+  expect(r.status, r.stderr).toBe(0);
   const s = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'demo-summary.mjs'), out, '--json'], { encoding: 'utf8' });
   expect(s.status, s.stderr).toBe(0);
   summary = JSON.parse(s.stdout);
-}, 600_000);
+}, 900_000);
 
 describe('the demo night, end to end', () => {
   it('converts every group and calibrates on 3C286', () => {
