@@ -12,8 +12,7 @@
  *
  * DSA110_WASM=0 turns the kernels off (for comparisons and debugging).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { loadWasmModule } from '../util/wasm-module.js';
 
 /** Signature shared by both kernels (byte offsets, then grid row/visibility ranges and the w tap). */
 type Kernel = (pK0: number, pKu: number, pKv: number, pKw: number, pVis: number, pGrid: number,
@@ -31,22 +30,8 @@ const PAGE = 65536;
 /** wasm32 addresses at most 65,536 pages (4 GiB). */
 export const WASM_MAX_BYTES = 65536 * PAGE;
 
-let compiled: WebAssembly.Module | null | undefined;
-
-/** The compiled module, or null when unavailable (not built, disabled, or no SIMD). */
-export function kernelModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  if (process.env.DSA110_WASM === '0') return compiled;
-  // dist/src/imaging → dist/wasm, or src/imaging (sources under vitest) → dist/wasm
-  for (const rel of ['../../wasm/grid-kernels.wasm', '../../dist/wasm/grid-kernels.wasm']) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(file)) continue;
-    try { compiled = new WebAssembly.Module(readFileSync(file)); } catch { compiled = null; }
-    break;
-  }
-  return compiled;
-}
+/** The compiled grid kernels, or null when unavailable (not built, disabled, or no SIMD). */
+export function kernelModule(): WebAssembly.Module | null { return loadWasmModule('grid-kernels'); }
 
 let bound: GridKernels | undefined;
 
