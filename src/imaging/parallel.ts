@@ -168,13 +168,28 @@ export class GridPool {
    */
   async predict(img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }, chunkScale?: Float32Array[]): Promise<Float32Array> {
     const chunks = chunkScale && this.plan.rowChunk ? chunkScale.length : 0;
+    // A CLEAN model is sparse: scale and scan only its non-zero pixels (once per predict, not per chunk).
+    let t = performance.now();
+    let nnz = 0;
+    for (let i = 0; i < img.length; i++) if (img[i] !== 0) nnz++;
+    const nz = nnz <= img.length / 16 ? new Int32Array(nnz) : undefined;
+    if (nz) for (let i = 0, j = 0; i < img.length; i++) if (img[i] !== 0) nz[j++] = i;
+    tm.imageOps += performance.now() - t;
     for (let k = 0; k < Math.max(1, chunks); k++) {
-      let t = performance.now();
-      if (chunks) {
-        const s = chunkScale![k], d = this.bufs.img;
-        for (let i = 0; i < d.length; i++) d[i] = img[i] * s[i];
-      } else this.bufs.img.set(img);
-      activeColumns(this.bufs.img, this.plan.nx, this.plan.ny, this.bufs.colActive);
+      t = performance.now();
+      const d = this.bufs.img, s = chunks ? chunkScale![k] : undefined;
+      if (nz) {
+        d.fill(0);
+        if (s) for (let j = 0; j < nz.length; j++) { const i = nz[j]; d[i] = img[i] * s[i]; }
+        else for (let j = 0; j < nz.length; j++) { const i = nz[j]; d[i] = img[i]; }
+        const nx = this.plan.nx, ca = this.bufs.colActive;
+        ca.fill(0);
+        for (let j = 0; j < nz.length; j++) if (d[nz[j]] !== 0) ca[nz[j] % nx] = 1;
+      } else {
+        if (s) for (let i = 0; i < d.length; i++) d[i] = img[i] * s[i];
+        else d.set(img);
+        activeColumns(d, this.plan.nx, this.plan.ny, this.bufs.colActive);
+      }
       await this.all({ op: 'startAdjoint', zeroY: k === 0 });
       tm.imageOps += performance.now() - t;
       for (let p = 0; p < this.plan.nPlanes; p++) {
