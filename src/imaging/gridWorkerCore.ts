@@ -7,7 +7,7 @@
  */
 import { Fft1d, initFft } from './fft.js';
 import {
-  applyShiftPhase, colsAdjoint, colsForward, degridPlane, degridPlanePart, finishImage, gridPlane, rowsAdjoint, rowsForward, startAdjoint,
+  applyShiftPhase, colsAdjoint, colsForward, degridPlane, degridPlanePart, fillTaps, finishImage, gridPlane, rowsAdjoint, rowsForward, startAdjoint,
   type GridPlan,
 } from './gridder.js';
 import { bindKernels, rebind } from './wasm-kernels.js';
@@ -46,6 +46,7 @@ export type PrepareMode = 'data' | 'residual' | 'psf';
 export type WorkerRequest =
   // memory: the shared wasm memory holding plan.taps, bufs.y and bufs.grid (SIMD kernels), if any
   | { op: 'init'; plan: GridPlan; bufs: SharedBuffers; ranges: WorkerRanges; memory?: WebAssembly.Memory }
+  | { op: 'fillTaps' }                               // plan.taps and plan.rowPhase of own visibility rows
   | { op: 'prepare'; mode: PrepareMode }            // y = (vis | vis − [y of the last predict] | 1)·weight·e^{−2πi w s}
   | { op: 'gridRows'; p: number }                    // zero own band rows, spread plane p, row FFTs
   | { op: 'gridCols'; first: boolean }               // column FFTs, Horner accumulation
@@ -88,6 +89,9 @@ export class GridWorkerCore {
         if (this.fv?.n !== this.plan.Nv) { this.fv?.dispose(); this.fv = new Fft1d(this.plan.Nv); }
         return;
       }
+      case 'fillTaps':
+        fillTaps(this.plan, this.rg.v0, this.rg.v1);
+        return;
       case 'prepare': {
         const { vis, weights, y } = this.bufs;
         const nC = this.plan.nChan;

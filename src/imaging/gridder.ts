@@ -98,19 +98,13 @@ export interface GridPlan {
 export interface RowTaps { k0: Int32Array; ku: Float32Array; kv: Float32Array; kw: Float32Array }
 
 /** Fill plan.taps for a sorted single-channel plan (rows beyond the last w group are skipped); leaves it unset if a row's first w-plane is not its group. */
-export function precomputeTaps(plan: GridPlan, alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b), arena?: WasmArena): void {
-  const { W, Nu, Nv, nRow, uvw, freq, table, tableOs, dw, w0, cellRad, wStacking, wGroupStart } = plan;
+export function precomputeTaps(plan: GridPlan, alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b), arena?: WasmArena, fill = true): void {
+  const { W, nRow, uvw, freq, dw, w0, wStacking, wGroupStart } = plan;
   if (plan.nChan !== 1 || !wGroupStart) throw new DsaError('precomputeTaps: sorted single-channel plans only');
   const h = W / 2, f = freq[0];
   // the same expressions, in the same order, as spreadPlane and rowCells (vis-order.ts): the w
   // group of a row must come out identical to the one it was sorted into
-  const cu = -cellRad * Nu / C_LIGHT, cv = cellRad * Nv / C_LIGHT, cw = 1 / (dw * C_LIGHT);
-  const nu2 = Nu / 2, nv2 = Nv / 2, wOff = -w0 / dw;
-  // in the SIMD kernels' memory when the caller has one (GridPool.arenaFor), saving a 1.6 GB copy
-  const k0 = arena ? arena.i32(2 * nRow) : new Int32Array(alloc(8 * nRow));
-  const ku = arena ? arena.f32(W * nRow) : new Float32Array(alloc(4 * W * nRow));
-  const kv = arena ? arena.f32(W * nRow) : new Float32Array(alloc(4 * W * nRow));
-  const kw = arena ? arena.f32(W * nRow) : new Float32Array(alloc(4 * W * nRow));
+  const cw = 1 / (dw * C_LIGHT), wOff = -w0 / dw;
   // Each row's w tap index is p − g (g its group): check that the groups are the rows' first planes.
   if (wStacking) for (let g = 0; g + 1 < wGroupStart.length; g++) {
     for (let r = wGroupStart[g]; r < wGroupStart[g + 1]; r++) {
@@ -118,8 +112,26 @@ export function precomputeTaps(plan: GridPlan, alloc: (bytes: number) => ArrayBu
       if (Math.ceil(uvw[3 * r + 2] * cw * f + wOff - h) !== g) return;
     }
   }
-  const end = wGroupStart[wGroupStart.length - 1];
-  for (let r = 0; r < end; r++) {
+  // in the SIMD kernels' memory when the caller has one (GridPool.arenaFor), saving a 1.6 GB copy
+  const k0 = arena ? arena.i32(2 * nRow) : new Int32Array(alloc(8 * nRow));
+  const ku = arena ? arena.f32(W * nRow) : new Float32Array(alloc(4 * W * nRow));
+  const kv = arena ? arena.f32(W * nRow) : new Float32Array(alloc(4 * W * nRow));
+  const kw = arena ? arena.f32(W * nRow) : new Float32Array(alloc(4 * W * nRow));
+  plan.taps = { k0, ku, kv, kw };
+  if (wStacking && plan.nShift !== 0) plan.rowPhase = new Float32Array(alloc(8 * nRow));
+  // fill = false: the caller has the pool's workers fill their rows (GridPool.fillTaps)
+  if (fill) fillTaps(plan, 0, nRow);
+}
+
+/** Compute plan.taps and plan.rowPhase (allocated by precomputeTaps) for rows [r0, r1). */
+export function fillTaps(plan: GridPlan, r0: number, r1: number): void {
+  const { W, Nu, Nv, uvw, freq, table, tableOs, dw, w0, cellRad, wStacking, wGroupStart } = plan;
+  const { k0, ku, kv, kw } = plan.taps as RowTaps;
+  const h = W / 2, f = freq[0];
+  const cu = -cellRad * Nu / C_LIGHT, cv = cellRad * Nv / C_LIGHT, cw = 1 / (dw * C_LIGHT);
+  const nu2 = Nu / 2, nv2 = Nv / 2, wOff = -w0 / dw;
+  const end = Math.min(r1, (wGroupStart as Int32Array)[(wGroupStart as Int32Array).length - 1]);
+  for (let r = r0; r < end; r++) {
     const gu0 = uvw[3 * r] * cu * f + nu2, gv0 = uvw[3 * r + 1] * cv * f + nv2;
     const k0u = Math.ceil(gu0 - h), k0v = Math.ceil(gv0 - h);
     k0[2 * r] = k0u; k0[2 * r + 1] = k0v;
@@ -137,11 +149,10 @@ export function precomputeTaps(plan: GridPlan, alloc: (bytes: number) => ArrayBu
       if (wStacking) { const c = table[iw + o]; kw[W * r + t] = c + (table[iw + o + 1] - c) * fw; } else kw[W * r + t] = 1;
     }
   }
-  plan.taps = { k0, ku, kv, kw };
-  if (wStacking && plan.nShift !== 0) {
-    const ph = new Float32Array(alloc(8 * nRow)), k = (-2 * Math.PI * plan.nShift * f) / C_LIGHT;
-    for (let r = 0; r < nRow; r++) { const a = k * uvw[3 * r + 2]; ph[2 * r] = Math.cos(a); ph[2 * r + 1] = Math.sin(a); }
-    plan.rowPhase = ph;
+  const ph = plan.rowPhase;
+  if (ph) {
+    const k = (-2 * Math.PI * plan.nShift * f) / C_LIGHT;
+    for (let r = r0; r < r1; r++) { const a = k * uvw[3 * r + 2]; ph[2 * r] = Math.cos(a); ph[2 * r + 1] = Math.sin(a); }
   }
 }
 

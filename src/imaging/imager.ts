@@ -141,9 +141,10 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   else if (gin.nChan === 1) {
     ({ input: gin, weights } = orderRowsForGridding(plan, gin, weights, sab)); // cache-friendly gridding order
     arena = GridPool.arenaFor(plan);
-    precomputeTaps(plan, sab, arena);
+    precomputeTaps(plan, sab, arena, false); // the workers fill them (below)
   }
   const pool = await GridPool.create(plan, gin.vis, toShared(weights), { threads: opts.threads, arena });
+  await pool.fillTaps();
   const tPlan = performance.now() - t;
   let sumW = 0;
   for (let k = 0; k < weights.length; k++) sumW += weights[k];

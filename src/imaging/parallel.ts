@@ -135,6 +135,9 @@ export class GridPool {
     return bytes <= WASM_MAX_BYTES ? new WasmArena(bytes) : undefined;
   }
 
+  /** Have the workers compute the taps of their visibility rows (precomputeTaps(…, fill = false)). */
+  async fillTaps(): Promise<void> { if (this.plan.taps) await this.all({ op: 'fillTaps' }); }
+
   private all(msg: WorkerRequest): Promise<void[]> { return Promise.all(this.ports.map((p) => p.call(msg))); }
 
   /**
