@@ -15,6 +15,8 @@ import { bindKernels, rebind } from './wasm-kernels.js';
 export interface WorkerRanges {
   /** Grid band rows [r0, r1) (absolute grid row indices). */
   r0: number; r1: number;
+  /** Band rows [d0, d1) this worker inverse-FFTs when degridding (default [r0, r1)). */
+  d0?: number; d1?: number;
   /** Image columns [c0, c1). */
   c0: number; c1: number;
   /** Visibility rows [v0, v1) (weighting, phasing; degridding of unsorted plans). */
@@ -135,11 +137,15 @@ export class GridWorkerCore {
         colsAdjoint(this.plan, this.fv as Fft1d, this.bufs.acc, this.rg.c0, this.rg.c1, this.bufs.inter, msg.step, this.bufs.colActive);
         return;
       case 'degridRows': {
-        const { r0, r1 } = this.rg;
-        if (r1 <= r0) return;
-        const own = this.ownBand();
-        rowsAdjoint(this.plan, this.fu as Fft1d, this.bufs.inter, r0, r1, own, this.bufs.colActive);
+        // Degridding rows are an equal share of the band (pure row FFTs), not the gridding band,
+        // which is weighted by spreading work: so they may land in another worker's band, and
+        // every worker zeroes its whole own band before it grids again.
         this.gridDirty = true;
+        const d0 = this.rg.d0 ?? this.rg.r0, d1 = this.rg.d1 ?? this.rg.r1;
+        if (d1 <= d0) return;
+        const { Nu, vLo } = this.plan;
+        const rows = this.bufs.grid.subarray(2 * (d0 - vLo) * Nu, 2 * (d1 - vLo) * Nu);
+        rowsAdjoint(this.plan, this.fu as Fft1d, this.bufs.inter, d0, d1, rows, this.bufs.colActive);
         return;
       }
       case 'degridVis':

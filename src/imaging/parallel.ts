@@ -117,7 +117,8 @@ export class GridPool {
     const rowCuts = bandSplit(plan, n, pool.simd);
     await Promise.all(pool.ports.map((port, k) => {
       const [c0, c1] = split(nx, k), [v0, v1] = split(nRow, k);
-      const ranges: WorkerRanges = { r0: rowCuts[k], r1: rowCuts[k + 1], c0, c1, v0, v1, part: k, parts: n };
+      const [d0, d1] = split(nBand, k);
+      const ranges: WorkerRanges = { r0: rowCuts[k], r1: rowCuts[k + 1], d0: vLo + d0, d1: vLo + d1, c0, c1, v0, v1, part: k, parts: n };
       return port.call({ op: 'init', plan, bufs: pool.bufs, ranges, memory: arena?.memory });
     }));
     return pool;
