@@ -27,6 +27,26 @@
  *     change measured 50.6–56.0 s — the load moves the figure by ±10 %. So idle-core wall ≈ 27 s:
  *     the ≤ 15 s target is still not met (it needs ~2× less cpu; every remaining loop costs
  *     4–8 ns per sample on this VM, and the plane is visited ~15 times per polarisation).
+ *   2026-11-22, WebAssembly SIMD kernels (assembly/flag-kernels.ts → dist/wasm/flag-kernels.wasm,
+ *     src/flagging/wasm.ts; DSA110_WASM=0 restores the TypeScript loops): background fit +
+ *     residual, SumThreshold (plain sliding windows, 8 lines per step in float64 lanes, groups of
+ *     lines with no |v| > χ_M skipped), the per-timestep / per-channel RMS sums, the subsampled noise
+ *     σ (radix selection), SIR and the strong-outlier mask run in the module, on plane arrays that
+ *     live in its own (per-scratch, non-shared) memory. Same flags: flagged_fraction
+ *     0.09395391661595552 in every run of both versions. Full group, 2 workers, cpu_s (all
+ *     threads), HEAD (e1b5b08, built from `git archive HEAD`) vs this,
+ *     interleaved on the shared VM (load 2–5): HEAD 62.0 / 61.7 / 57.7 / 60.7 / 49.5 / 57.3 s
+ *     (median 59.0 s); this 27.0 / 24.1 s (an intermediate build without the radix σ: 29.8 / 29.4 /
+ *     30.9 / 30.8 / 26.4 s). So cpu × 0.43 and idle-core wall ≈ cpu/2 ≈ 12–13.5 s: the ≤ 15 s
+ *     target is met on idle cores (on this loaded VM the runs took 17–24 s wall). ~3.5 s of the
+ *     cpu is the serial zeros + extend + flag counts on the main thread (TypeScript, unchanged).
+ *     Profile split of the rfi step (24 antennas, 1 worker, both versions back to back; ms in the
+ *     step's own functions): SumThreshold 1048 → 275, background fit 863 → 257, noise σ
+ *     185 → ~130, SIR 175 → 80, RMS 163 → 108 (the rejection stays in TypeScript), strong-outlier
+ *     mask 75 → 12 (+26 of selection), gather / scatter 155 → 173 (TypeScript, memory-bound),
+ *     rest 61 → 61; total 2724 → ~1100 ms (× 0.40).
+ *     Per 24 × 768 plane, same process: SumThreshold 364 → 126 µs (χ₁ = 24σ) and 719 → 200 µs
+ *     (χ₁ = 6σ), background fit 971 → 199 µs.
  */
 import { availableParallelism } from 'node:os';
 import type { Cube } from '../src/flagging/types.js';

@@ -318,7 +318,11 @@ function fitTime(s: BackgroundScratch): number {
  * region's residual into the raw amplitude and keep it flagged in every later pass.
  */
 function fillInvalid(s: BackgroundScratch): void {
-  const { nChan, nTd, bg, slope, valid } = s;
+  fillInvalidBlocks(s.nChan, s.nTd, s.bg, s.slope, s.valid);
+}
+
+/** fillInvalid on explicit [nTd][nChan] arrays (also used by the wasm kernels, see wasm.ts). */
+export function fillInvalidBlocks(nChan: number, nTd: number, bg: Float64Array, slope: Float64Array, valid: Uint8Array): void {
   for (let td = 0; td < nTd; td++) {
     const row = td * nChan;
     let last = -1;

@@ -24,6 +24,7 @@ import { SirScratch, sirOperator2D } from './sir.js';
 import { flagTimestepChannelRms } from './rms.js';
 import { MAD_TO_SIGMA, medianInPlace, robustSigmaSampled } from './stats.js';
 import { UsageError } from '../util/errors.js';
+import { createFlagKernels, type FlagKernels } from './wasm.js';
 
 export type ResolvedRfiOptions = Required<RfiOptions>;
 
@@ -82,15 +83,24 @@ export class PlaneScratch {
   readonly sir: SirScratch;
   readonly bgs: BackgroundScratch;
   readonly stOpts: SumThreshold2DOptions;
-  constructor(nTime: number, nChan: number, o: ResolvedRfiOptions) {
+  /**
+   * The WebAssembly SIMD kernels (wasm.ts: background fit, SumThreshold, noise σ, RMS sums, SIR,
+   * strong-outlier mask), when built and not disabled: input, mask, st and resid are then views on
+   * their memory, so the kernels work on them in place (only the amplitudes are copied in).
+   */
+  readonly wasm: FlagKernels | undefined;
+  /** useWasm = false forces the TypeScript reference (tests compare the two). */
+  constructor(nTime: number, nChan: number, o: ResolvedRfiOptions, useWasm = true) {
     const n = nTime * nChan;
     this.nTime = nTime;
     this.nChan = nChan;
-    this.input = new Uint8Array(n);
-    this.mask = new Uint8Array(n);
-    this.st = new Uint8Array(n);
+    this.bgs = new BackgroundScratch(nTime, nChan, o);
+    this.wasm = useWasm ? createFlagKernels(this.bgs) : undefined;
+    this.input = this.wasm?.input ?? new Uint8Array(n);
+    this.mask = this.wasm?.mask ?? new Uint8Array(n);
+    this.st = this.wasm?.flags ?? new Uint8Array(n);
     this.bg = new Float32Array(n);
-    this.resid = new Float32Array(n);
+    this.resid = this.wasm?.resid ?? new Float32Array(n);
     this.stat = new Float64Array(n);
     const m = Math.max(nTime, nChan);
     this.rmsBuf = new Float64Array(m);
@@ -101,7 +111,6 @@ export class PlaneScratch {
     this.fitMask = new Uint8Array(n);
     this.sum = new SumThresholdScratch(nTime, nChan);
     this.sir = new SirScratch(m);
-    this.bgs = new BackgroundScratch(nTime, nChan, o);
     this.stOpts = {
       growth: o.thresholdGrowth, maxWindow: o.maxWindow,
       timeDirection: o.timeDirection, frequencyDirection: o.frequencyDirection,
@@ -140,13 +149,20 @@ export function flagPlane(
     // in the next pass and the stretch stays flagged): keep samples far above the plane's
     // amplitude distribution out of it. Only the background mask: the final flags restart from
     // the input.
-    maskStrongOutliers(amp, mask, n, 10, stat);
+    if (s.wasm !== undefined) {
+      s.wasm.amp.set(amp.subarray(0, n));
+      s.wasm.maskStrongOutliers(10);
+    } else {
+      maskStrongOutliers(amp, mask, n, 10, stat);
+    }
   }
   const first = shaped !== undefined ? sens.length - 1 : 0;
   const end = shapeOut !== undefined ? sens.length - 1 : sens.length;
   const stOpts = s.stOpts;
   let values: Float32Array = amp;
   let scale = NaN;
+  const wasm = s.wasm;
+  let ampLoaded = wasm !== undefined && shaped === undefined; // copied in for maskStrongOutliers
   for (let i = first; i < end; i++) {
     const last = i === sens.length - 1;
     // every pass works on the residual from a masked smooth background: the first with the input
@@ -161,6 +177,11 @@ export function flagPlane(
       maskedBackground(amp, mask, bg, s.bgs);
       scaleRowsToMedianRatio(amp, mask, bg, nTime, nChan, stat);
       subtractInto(amp, bg, resid, n);
+    } else if (wasm !== undefined) {
+      // the same fit in SIMD, on s.mask (a view on the kernels' memory) and a copy of amp
+      s.fitMask.set(mask.subarray(0, n));
+      if (!ampLoaded) { wasm.amp.set(amp.subarray(0, n)); ampLoaded = true; }
+      wasm.residual();
     } else {
       s.fitMask.set(mask.subarray(0, n));
       maskedResidual(amp, mask, resid, s.bgs);
@@ -168,10 +189,15 @@ export function flagPlane(
     values = resid;
     // the noise scale from a regular subsample of 4,096 (MAD within ~2 %; fewer, e.g. 1,024 for
     // the shaping passes, raised the false flags of the simulated-RFI test from 0.5 to 1.1 %)
-    if (refit) scale = robustSigmaSampled(resid.subarray(0, n), mask, 4096, stat) / Math.SQRT2;
+    if (refit) {
+      scale = (wasm?.robustSigma(4096) ?? robustSigmaSampled(resid.subarray(0, n), mask, 4096, stat)) / Math.SQRT2;
+    }
     if (!(scale > 0)) break; // everything flagged (or a constant plane): nothing to detect
     st.set(input);
-    sumThreshold2D(values, st, nTime, nChan, o.firstThreshold * sens[i] * scale, stOpts, s.sum);
+    const chi1 = o.firstThreshold * sens[i] * scale;
+    // values is resid and st the flags: both live in the kernels' memory when they exist
+    if (wasm !== undefined) wasm.sumThreshold(chi1, stOpts);
+    else sumThreshold2D(values, st, nTime, nChan, chi1, stOpts, s.sum);
     if (last) continue;
     // timestep / channel RMS outliers shape the next background fit only. The timestep test
     // uses the plain σ: with hundreds of channels the robust σ of 24 timestep RMS values is so
@@ -181,7 +207,7 @@ export function flagPlane(
     mask.set(st);
     flagTimestepChannelRms(
       values, st, mask, nTime, nChan, o.iterTimeRmsSigma, o.iterChannelRmsFactor * sens[i], false, true,
-      s.rmsBuf, s.rmsUsed, s.rmsBuf2, s.rmsUsed2, s.rmsCnt,
+      s.rmsBuf, s.rmsUsed, s.rmsBuf2, s.rmsUsed2, s.rmsCnt, wasm,
     );
   }
   if (shapeOut !== undefined) { shapeOut.set(mask.subarray(0, n)); return; }
@@ -199,11 +225,13 @@ function finishPlane(
   values: Float32Array, flags: Uint8Array, missing: Uint8Array, nTime: number, nChan: number,
   o: ResolvedRfiOptions, s: PlaneScratch,
 ): void {
-  sirOperator2D(flags, nTime, nChan, o.sirEtaTime, o.sirEtaFreq, missing, s.sir);
+  if (s.wasm === undefined || !s.wasm.sir(flags, missing, o.sirEtaTime, o.sirEtaFreq)) {
+    sirOperator2D(flags, nTime, nChan, o.sirEtaTime, o.sirEtaFreq, missing, s.sir);
+  }
   s.mask.set(flags.subarray(0, nTime * nChan));
   flagTimestepChannelRms(
     values, s.mask, flags, nTime, nChan, o.timeRmsSigma, o.channelRmsSigma, false, false,
-    s.rmsBuf, s.rmsUsed, s.rmsBuf2, s.rmsUsed2, s.rmsCnt,
+    s.rmsBuf, s.rmsUsed, s.rmsBuf2, s.rmsUsed2, s.rmsCnt, s.wasm,
   );
 }
 
@@ -224,7 +252,16 @@ function sameMask(a: Uint8Array, b: Uint8Array, n: number): boolean {
 }
 
 function orInto(dst: Uint8Array, src: Uint8Array, n: number): void {
-  for (let k = 0; k < n; k++) dst[k] |= src[k];
+  let k = 0;
+  // four bytes at a time where both are 4-aligned (the same bitwise OR)
+  if (((dst.byteOffset | src.byteOffset) & 3) === 0) {
+    const n4 = n >> 2;
+    const d = new Uint32Array(dst.buffer, dst.byteOffset, n4);
+    const s = new Uint32Array(src.buffer, src.byteOffset, n4);
+    for (let i = 0; i < n4; i++) d[i] |= s[i];
+    k = n4 << 2;
+  }
+  for (; k < n; k++) dst[k] |= src[k];
 }
 
 function subtractInto(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {

@@ -3,6 +3,7 @@
  * their unflagged samples (AOFlagger's threshold_timestep_rms / threshold_channel_rms).
  */
 import { MAD_TO_SIGMA, medianInPlace } from './stats.js';
+import type { FlagKernels } from './wasm.js';
 
 /**
  * Flags (in maskOut) every timestep whose RMS over unflagged channels (per maskIn) deviates from
@@ -59,7 +60,27 @@ export function flagTimestepChannelRms(
   values: Float32Array, maskIn: Uint8Array, maskOut: Uint8Array, nTime: number, nChan: number,
   timeSigma: number, channelSigma: number, timeRobust: boolean, channelRobust: boolean,
   tBuf: Float64Array, tUsed: Uint8Array, cBuf: Float64Array, cUsed: Uint8Array, cCnt: Int32Array,
+  kernels?: FlagKernels,
 ): number {
+  // the sums in SIMD when values / maskIn live in the kernels' memory (same sums, same order)
+  if (kernels === undefined || values !== kernels.resid || !kernels.rmsOf(maskIn, tBuf, tUsed, cBuf, cUsed)) {
+    rmsSums(values, maskIn, nTime, nChan, tBuf, tUsed, cBuf, cUsed, cCnt);
+  }
+  let r = 0;
+  if (timeSigma > 0) r += rejectOutliers(tBuf, tUsed, nTime, timeSigma, timeRobust, (t) => maskOut.fill(1, t * nChan, (t + 1) * nChan));
+  if (channelSigma > 0) {
+    r += rejectOutliers(cBuf, cUsed, nChan, channelSigma, channelRobust, (c) => {
+      for (let t = 0; t < nTime; t++) maskOut[t * nChan + c] = 1;
+    });
+  }
+  return r;
+}
+
+/** The RMS per timestep and per channel of the unmasked values (flagTimestepChannelRms). */
+function rmsSums(
+  values: Float32Array, maskIn: Uint8Array, nTime: number, nChan: number,
+  tBuf: Float64Array, tUsed: Uint8Array, cBuf: Float64Array, cUsed: Uint8Array, cCnt: Int32Array,
+): void {
   cBuf.fill(0, 0, nChan);
   cCnt.fill(0, 0, nChan);
   for (let t = 0; t < nTime; t++) {
@@ -83,14 +104,6 @@ export function flagTimestepChannelRms(
     cUsed[c] = cCnt[c] > 0 ? 1 : 0;
     cBuf[c] = cCnt[c] > 0 ? Math.sqrt(cBuf[c] / cCnt[c]) : 0;
   }
-  let r = 0;
-  if (timeSigma > 0) r += rejectOutliers(tBuf, tUsed, nTime, timeSigma, timeRobust, (t) => maskOut.fill(1, t * nChan, (t + 1) * nChan));
-  if (channelSigma > 0) {
-    r += rejectOutliers(cBuf, cUsed, nChan, channelSigma, channelRobust, (c) => {
-      for (let t = 0; t < nTime; t++) maskOut[t * nChan + c] = 1;
-    });
-  }
-  return r;
 }
 
 /**

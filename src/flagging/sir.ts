@@ -138,7 +138,7 @@ export function sirOperator2D(
 }
 
 /** The fewest flags with which an interval can take in an unflagged sample (see sirOperator2D). */
-function minFlagsToGrow(eta: number): number {
+export function minFlagsToGrow(eta: number): number {
   // η·f − (1 − η) ≥ −EPS, with the same tolerance as the operator itself
   return Math.max(1, Math.ceil((1 - eta - EPS) / eta - 1e-9));
 }
