@@ -114,12 +114,14 @@ export async function run(): Promise<Record<string, number>> {
     res.workers = workers;
     res.default_strategy_s = rep.seconds;
     res.rfi_s = rep.steps.find((s) => s.mode === 'rfi')?.seconds ?? NaN;
+    for (const st of rep.steps) if (st.mode !== 'rfi') res[`${st.mode}_s`] = st.seconds;
     res.flagged_fraction = rep.flagged / rep.total;
   } else {
     const rep = applyStrategy(cube, defaultStrategy());
     res.workers = 1;
     res.default_strategy_s = rep.seconds;
     res.rfi_s = rep.steps.find((s) => s.mode === 'rfi')?.seconds ?? NaN;
+    for (const st of rep.steps) if (st.mode !== 'rfi') res[`${st.mode}_s`] = st.seconds;
     res.flagged_fraction = rep.flagged / rep.total;
   }
   const cpu = process.cpuUsage(cpu0);

@@ -284,7 +284,16 @@ export function flagExtend(cube: Cube, opts: ExtendOptions = {}): number {
   if (!(grow >= 0 && grow <= 1)) throw new UsageError(`extend: grow must be in [0, 1], got ${grow}`);
   const { nTime, nBl, nChan, nPol, flags, ant1, ant2 } = cube;
   let n = 0;
-  if (opts.crossPol ?? true) {
+  // two polarisations with an even byte offset (the usual case): one 16-bit word per sample pair
+  const u16 = nPol === 2 && flags.byteOffset % 2 === 0 ? new Uint16Array(flags.buffer, flags.byteOffset, flags.length >> 1) : undefined;
+  if ((opts.crossPol ?? true) && u16) {
+    for (let j = 0; j < u16.length; j++) {
+      const v = u16[j];
+      if (v === 0 || v === 0x0101) continue;
+      // flags are 0/1 bytes: one of the pair is set, the other not
+      u16[j] = 0x0101; n++;
+    }
+  } else if (opts.crossPol ?? true) {
     for (let i = 0; i < flags.length; i += nPol) {
       let any = 0;
       for (let p = 0; p < nPol; p++) any |= flags[i + p];
@@ -301,6 +310,10 @@ export function flagExtend(cube: Cube, opts: ExtendOptions = {}): number {
     for (let b = 0; b < nBl; b++) {
       if (ant1[b] === ant2[b]) continue;
       const base = (t * nBl + b) * nChan * nPol;
+      if (u16) {
+        for (let c = 0, j = base >> 1; c < nChan; c++, j++) { const v = u16[j]; if (v !== 0) perChan[c] += (v & 0xff) + (v >> 8); }
+        continue;
+      }
       for (let c = 0; c < nChan; c++) {
         let s = 0;
         for (let p = 0; p < nPol; p++) s += flags[base + c * nPol + p];

@@ -133,3 +133,18 @@ describe('summary and strategy', () => {
     expect(rep.flagged).toBe(count(c.flags));
   });
 });
+
+describe('countFlags (four bytes at a time)', () => {
+  it('equals a byte-by-byte count on odd lengths, unaligned views and non-0/1 bytes', async () => {
+    const { countFlags } = await import('../../src/flagging/rfi.js');
+    const buf = new Uint8Array(10_007);
+    let s = 7;
+    for (let i = 0; i < buf.length; i++) { s = (s * 1103515245 + 12345) & 0x7fffffff; buf[i] = s % 10 < 3 ? 1 : 0; }
+    buf[17] = 2; buf[18] = 255; buf[4001] = 1;
+    for (const v of [buf, buf.subarray(1), buf.subarray(3, 9_998), buf.subarray(4, 4)]) {
+      let n = 0;
+      for (let i = 0; i < v.length; i++) if (v[i] !== 0) n++;
+      expect(countFlags(v)).toBe(n);
+    }
+  });
+});
