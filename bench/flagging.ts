@@ -110,7 +110,7 @@ export async function run(): Promise<Record<string, number>> {
   // is the wall time on idle cores
   const cpu0 = process.cpuUsage();
   if (workers > 1 && parallelAvailable()) {
-    const rep = await applyStrategyAsync(cube, defaultStrategy(), (c, o) => flagRfiParallelCount(c, o, { workers }));
+    const rep = await applyStrategyAsync(cube, defaultStrategy(), (c, o, z) => flagRfiParallelCount(c, o, { workers }, z), true);
     res.workers = workers;
     res.default_strategy_s = rep.seconds;
     res.rfi_s = rep.steps.find((s) => s.mode === 'rfi')?.seconds ?? NaN;

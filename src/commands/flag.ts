@@ -206,10 +206,12 @@ export function register(program: Command): void {
       let report: { steps: { mode: string; newlyFlagged: number; seconds: number }[]; seconds: number } | undefined;
       if (order.length) {
         const steps = buildSteps(order, o, ms);
-        const runner = (c: Cube, r: RfiOptions) => (parallelAvailable() && (o.threads ?? 2) > 1
-          ? flagRfiParallelCount(c, r, { workers: o.threads })
+        const parallel = parallelAvailable() && (o.threads ?? 2) > 1;
+        const runner = (c: Cube, r: RfiOptions, z?: { count: number }) => (parallel
+          ? flagRfiParallelCount(c, r, { workers: o.threads }, z)
           : flagRfiRange(c, resolveRfiOptions(r)));
-        report = await applyStrategyAsync(cube, steps, runner);
+        // with workers, a zeros step right before rfi runs inside the same parallel pass
+        report = await applyStrategyAsync(cube, steps, runner, parallel);
         const per = ms.meta.nBaselines * ms.meta.nChan * ms.meta.nPol;
         await replaceColumn(ms, 'FLAG', async (t: number) => {
           if (SLOW_WRITE_MS > 0) await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));

@@ -17,6 +17,22 @@ export function flagReset(cube: Cube): number {
 }
 
 /** Flag visibilities that are exactly 0 + 0i, or have a NaN/Inf component. */
+/** flagZeros on baselines [b0, b1) only (every time and channel). */
+export function flagZerosRange(cube: Cube, b0: number, b1: number): number {
+  const { nTime, nBl, nChan, nPol, data, flags } = cube;
+  const per = nChan * nPol;
+  let n = 0;
+  for (let t = 0; t < nTime; t++) {
+    for (let i = (t * nBl + b0) * per, end = (t * nBl + b1) * per; i < end; i++) {
+      const re = data[2 * i], im = data[2 * i + 1];
+      if ((re === 0 && im === 0) || re - re !== 0 || im - im !== 0) {
+        if (flags[i] === 0) { flags[i] = 1; n++; }
+      }
+    }
+  }
+  return n;
+}
+
 export function flagZeros(cube: Cube): number {
   const { data, flags } = cube;
   let n = 0;

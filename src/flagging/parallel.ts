@@ -16,6 +16,7 @@ import type { Cube, FlagStats, RfiOptions } from './types.js';
 import { countFlags, flagRfiRange, resolveRfiOptions, type ResolvedRfiOptions } from './rfi.js';
 import type { RfiJob } from './rfiWorker.js';
 import { DsaError } from '../util/errors.js';
+import { flagZeros } from './modes.js';
 
 export interface ParallelOptions {
   /** Number of worker threads (default: available parallelism). 1 or fewer → calling thread. */
@@ -45,10 +46,13 @@ interface Slot {
  * RFI detection on the whole cube using worker threads; ORs into cube.flags and returns the
  * number of newly flagged samples.
  */
-export async function flagRfiParallelCount(cube: Cube, opts: RfiOptions = {}, par: ParallelOptions = {}): Promise<number> {
+export async function flagRfiParallelCount(cube: Cube, opts: RfiOptions = {}, par: ParallelOptions = {}, zerosFirst?: { count: number }): Promise<number> {
   const o: ResolvedRfiOptions = resolveRfiOptions(opts);
   const nWorkers = Math.max(1, Math.floor(par.workers ?? availableParallelism()));
-  if (nWorkers <= 1 || !parallelAvailable() || cube.nBl < 2) return flagRfiRange(cube, o);
+  if (nWorkers <= 1 || !parallelAvailable() || cube.nBl < 2) {
+    if (zerosFirst) zerosFirst.count += flagZeros(cube);
+    return flagRfiRange(cube, o);
+  }
   const { nTime, nBl, nChan, nPol } = cube;
   const chunk = Math.max(1, Math.floor(par.chunkBaselines ?? 64));
   const shared = cube.data.buffer instanceof SharedArrayBuffer && cube.flags.buffer instanceof SharedArrayBuffer;
@@ -68,7 +72,7 @@ export async function flagRfiParallelCount(cube: Cube, opts: RfiOptions = {}, pa
         next = b1;
         let job: RfiJob;
         if (shared) {
-          job = { id: jobId++, nTime, nBl, nChan, nPol, data: cube.data, flags: cube.flags, ant1: cube.ant1, ant2: cube.ant2, b0, b1, opts: o };
+          job = { id: jobId++, nTime, nBl, nChan, nPol, data: cube.data, flags: cube.flags, ant1: cube.ant1, ant2: cube.ant2, b0, b1, opts: o, zeros: !!zerosFirst };
         } else {
           const nb = b1 - b0;
           if (!slot.data || slot.data.length < 2 * nTime * nb * per) {
@@ -84,14 +88,15 @@ export async function flagRfiParallelCount(cube: Cube, opts: RfiOptions = {}, pa
           }
           job = {
             id: jobId++, nTime, nBl: nb, nChan, nPol, data, flags,
-            ant1: cube.ant1.slice(b0, b1), ant2: cube.ant2.slice(b0, b1), b0: 0, b1: nb, opts: o,
+            ant1: cube.ant1.slice(b0, b1), ant2: cube.ant2.slice(b0, b1), b0: 0, b1: nb, opts: o, zeros: !!zerosFirst,
           };
         }
         slot.worker.postMessage(job);
       };
-      slot.worker.on('message', (m: { newly?: number; error?: string }) => {
+      slot.worker.on('message', (m: { newly?: number; zeros?: number; error?: string }) => {
         if (m.error !== undefined) { reject(new DsaError(`rfi worker: ${m.error}`)); return; }
         newly += m.newly ?? 0;
+        if (zerosFirst) zerosFirst.count += m.zeros ?? 0;
         if (!shared) {
           const nb = b1 - b0;
           const flags = slot.flags!;

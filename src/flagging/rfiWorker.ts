@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { flagRfiRange, type ResolvedRfiOptions } from './rfi.js';
+import { flagZerosRange } from './modes.js';
 import type { Cube } from './types.js';
 
 export interface RfiJob {
@@ -19,6 +20,8 @@ export interface RfiJob {
   b0: number;
   b1: number;
   opts: ResolvedRfiOptions;
+  /** Flag exact zeros and non-finite samples of the range first (the strategy's zeros step, fused). */
+  zeros?: boolean;
 }
 
 parentPort?.on('message', (job: RfiJob) => {
@@ -27,8 +30,9 @@ parentPort?.on('message', (job: RfiJob) => {
       nTime: job.nTime, nBl: job.nBl, nChan: job.nChan, nPol: job.nPol,
       data: job.data, flags: job.flags, ant1: job.ant1, ant2: job.ant2,
     };
+    const zeros = job.zeros ? flagZerosRange(cube, job.b0, job.b1) : 0;
     const newly = flagRfiRange(cube, job.opts, job.b0, job.b1);
-    parentPort?.postMessage({ id: job.id, newly });
+    parentPort?.postMessage({ id: job.id, newly, zeros });
   } catch (e) {
     parentPort?.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) });
   }

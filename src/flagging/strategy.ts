@@ -48,7 +48,7 @@ export interface StrategyReport extends FlagStats {
  * Hook for running the rfi step elsewhere (e.g. worker threads, see parallel.ts). It must OR the
  * RFI flags into cube.flags and return the number of newly flagged samples.
  */
-export type RfiRunner = (cube: Cube, opts: RfiOptions) => number | Promise<number>;
+export type RfiRunner = (cube: Cube, opts: RfiOptions, zerosFirst?: { count: number }) => number | Promise<number>;
 
 function checkCube(cube: Cube): void {
   const n = cube.nTime * cube.nBl * cube.nChan * cube.nPol;
@@ -93,14 +93,26 @@ export function applyStrategy(cube: Cube, steps: readonly FlagStep[]): StrategyR
 }
 
 /** As applyStrategy, with the rfi step delegated to `rfiRunner` (e.g. flagRfiParallel). */
-export async function applyStrategyAsync(cube: Cube, steps: readonly FlagStep[], rfiRunner: RfiRunner): Promise<StrategyReport> {
+export async function applyStrategyAsync(cube: Cube, steps: readonly FlagStep[], rfiRunner: RfiRunner, fuseZeros = false): Promise<StrategyReport> {
   checkCube(cube);
   const t0 = performance.now();
   const before = countFlags(cube.flags);
   let flagged = before;
   const reports: StepReport[] = [];
-  for (const s of steps) {
-    const ts = performance.now();
+  for (let k = 0; k < steps.length; k++) {
+    const s = steps[k], ts = performance.now();
+    if (fuseZeros && s.mode === 'zeros' && steps[k + 1]?.mode === 'rfi') {
+      // zeros then rfi in one parallel pass per baseline range (the same result: both are per
+      // sample / per baseline); the zeros step is reported with no time of its own
+      const z = { count: 0 };
+      const r = await rfiRunner(cube, steps[k + 1] as FlagStep & { mode: 'rfi' }, z);
+      flagged += z.count;
+      reports.push({ mode: 'zeros', total: cube.flags.length, flagged, newlyFlagged: z.count, seconds: 0 });
+      flagged += r;
+      reports.push({ mode: 'rfi', total: cube.flags.length, flagged, newlyFlagged: r, seconds: (performance.now() - ts) / 1000 });
+      k++;
+      continue;
+    }
     const d = s.mode === 'rfi' ? await rfiRunner(cube, s) : runStep(cube, s);
     flagged += d;
     reports.push({ mode: s.mode, total: cube.flags.length, flagged, newlyFlagged: d, seconds: (performance.now() - ts) / 1000 });
