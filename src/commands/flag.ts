@@ -128,8 +128,10 @@ async function loadCube(ms: MsTable): Promise<Cube> {
   const m = ms.meta;
   if (!ms.has('DATA')) throw new InputError(ms.path, 'no DATA column');
   if (!ms.has('FLAG')) throw new InputError(ms.path, 'no FLAG column');
-  const data = await ms.readTimes('DATA', 0, m.nTimes);
-  const flags = await ms.readTimes('FLAG', 0, m.nTimes);
+  // in shared memory, so that the RFI workers flag it in place (no per-job copies on this thread)
+  const n = m.nTimes * m.nBaselines * m.nChan * m.nPol;
+  const data = await ms.readTimes('DATA', 0, m.nTimes, new Float32Array(new SharedArrayBuffer(8 * n)));
+  const flags = await ms.readTimes('FLAG', 0, m.nTimes, new Uint8Array(new SharedArrayBuffer(n)));
   return { nTime: m.nTimes, nBl: m.nBaselines, nChan: m.nChan, nPol: m.nPol, data, flags, ant1: m.ant1, ant2: m.ant2, times: m.time };
 }
 
@@ -194,7 +196,7 @@ export function register(program: Command): void {
     const { openMs, replaceColumn } = await import('../io/ms.js');
     const { applyStrategyAsync } = await import('../flagging/strategy.js');
     const { flagRfiParallelCount, parallelAvailable } = await import('../flagging/parallel.js');
-    const { flagRfiRange, resolveRfiOptions } = await import('../flagging/rfi.js');
+    const { countFlags, flagRfiRange, resolveRfiOptions } = await import('../flagging/rfi.js');
     const { flagSummary } = await import('../flagging/summary.js');
     const { updateMs } = await import('../registry/products.js');
     const { recordStage } = await import('../registry/metrics.js');
@@ -202,7 +204,8 @@ export function register(program: Command): void {
       const t0 = performance.now();
       const ms = await openMs(p);
       const cube = await loadCube(ms);
-      const before = flagSummary(cube).total;
+      // fractions only (the full summary by antenna, channel and time cost ~1 s a group)
+      const before = countFlags(cube.flags) / cube.flags.length;
       let report: { steps: { mode: string; newlyFlagged: number; seconds: number }[]; seconds: number } | undefined;
       if (order.length) {
         const steps = buildSteps(order, o, ms);
@@ -220,23 +223,24 @@ export function register(program: Command): void {
           history: { command: 'flag', version: packageVersion(), args: process.argv.slice(2) },
         });
       }
-      const s = flagSummary(cube);
+      const s = o.summary ? flagSummary(cube) : undefined;
+      const total = s ? s.total : countFlags(cube.flags) / cube.flags.length;
       const seconds = (performance.now() - t0) / 1000;
       if (order.length) {
         try {
           const reg = ctx.registry();
           reg.write(() => {
-            updateMs(reg, p, { flag_fraction: s.total, status: 'flagged' });
+            updateMs(reg, p, { flag_fraction: total, status: 'flagged' });
             recordStage(reg, { command: 'flag', product: p, stage: 'total', seconds, bytes: cube.flags.length });
           });
         } catch (e) {
           log.warn(`${p}: flags written but the registry was not updated: ${(e as Error).message}`);
         }
-        log.info(`${p}: ${(100 * before).toFixed(2)} % → ${(100 * s.total).toFixed(2)} % flagged in ${seconds.toFixed(1)} s`,
+        log.info(`${p}: ${(100 * before).toFixed(2)} % → ${(100 * total).toFixed(2)} % flagged in ${seconds.toFixed(1)} s`,
           Object.fromEntries(report!.steps.map((st) => [st.mode, +(st.newlyFlagged / cube.flags.length).toFixed(5)])));
       }
-      if (o.summary && !o.json) printSummaryText(ms, s);
-      if (o.json) printJson({ path: p, kind: 'ms', flagged_before: before, flagged: s.total, seconds, steps: report?.steps, summary: o.summary ? summaryRecord(ms, s) : undefined });
+      if (s && !o.json) printSummaryText(ms, s);
+      if (o.json) printJson({ path: p, kind: 'ms', flagged_before: before, flagged: total, seconds, steps: report?.steps, summary: s ? summaryRecord(ms, s) : undefined });
       else printProduct({ path: p, kind: 'ms' }, {});
     }, { rethrowUsage: true });
   }));
