@@ -426,23 +426,18 @@ function applyTrips(): void {
   nList = 0;
 }
 
-function refreshRows(): void {
-  for (let t = 0; t < nTime; t++) {
-    if (load<u8>(pRowDirty + t) == 0) continue;
-    store<u8>(pRowDirty + t, 0);
-    store<f64>(pRowMax + (<usize>t << 3), maxAbsLine(pVmA + (<usize>(t * SA) << 3), SA));
+/** Recompute the max |value| of the dirty lines of one layout (rows of A, or columns = rows of B). */
+function refreshLines(n: i32, pDirty: usize, pMax: usize, pVm: usize, stride: i32): void {
+  for (let i = 0; i < n; i++) {
+    if (load<u8>(pDirty + i) == 0) continue;
+    store<u8>(pDirty + i, 0);
+    store<f64>(pMax + (<usize>i << 3), maxAbsLine(pVm + (<usize>(i * stride) << 3), stride));
   }
-  anyRowDirty = false;
 }
 
-function refreshColumns(): void {
-  for (let c = 0; c < nChan; c++) {
-    if (load<u8>(pColDirty + c) == 0) continue;
-    store<u8>(pColDirty + c, 0);
-    store<f64>(pColMax + (<usize>c << 3), maxAbsLine(pVmB + (<usize>(c * SB) << 3), SB));
-  }
-  anyColDirty = false;
-}
+function refreshRows(): void { refreshLines(nTime, pRowDirty, pRowMax, pVmA, SA); anyRowDirty = false; }
+
+function refreshColumns(): void { refreshLines(nChan, pColDirty, pColMax, pVmB, SB); anyColDirty = false; }
 
 /**
  * sumThreshold2D on resid (values) and flags (mask in, result out), thresholds per window length

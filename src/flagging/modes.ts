@@ -33,19 +33,7 @@ export function flagZerosRange(cube: Cube, b0: number, b1: number): number {
   return n;
 }
 
-export function flagZeros(cube: Cube): number {
-  const { data, flags } = cube;
-  let n = 0;
-  for (let i = 0; i < flags.length; i++) {
-    const re = data[2 * i];
-    const im = data[2 * i + 1];
-    // re - re is NaN exactly when re is NaN or ±Inf
-    if ((re === 0 && im === 0) || re - re !== 0 || im - im !== 0) {
-      if (flags[i] === 0) { flags[i] = 1; n++; }
-    }
-  }
-  return n;
-}
+export function flagZeros(cube: Cube): number { return flagZerosRange(cube, 0, cube.nBl); }
 
 /** Sets every flag of baseline b (all times, channels, pols); returns newly flagged. */
 function flagBaseline(cube: Cube, b: number, c0 = 0, c1 = cube.nChan, t0 = 0, t1 = cube.nTime, pols?: ArrayLike<number>): number {

@@ -19,7 +19,7 @@
  * χ_M could in principle trip in one and not the other. Tests assert identical flags on random
  * planes with RFI; no difference has been seen.
  */
-import { loadWasmModule } from '../util/wasm-module.js';
+import { WasmLayout, loadWasmModule } from '../util/wasm-module.js';
 import { fillInvalidBlocks, type BackgroundScratch } from './background.js';
 import { sumThresholdLevel, type SumThreshold2DOptions } from './sumthreshold.js';
 import { minFlagsToGrow } from './sir.js';
@@ -56,16 +56,6 @@ export function flagKernelModule(): WebAssembly.Module | null { return loadWasmM
 const PAGE = 65536;
 const MAX_THR = 32;
 
-/** Front-to-back layout of the arrays in one instance's memory, 16-byte aligned. */
-class Layout {
-  end: number;
-  constructor(start: number) { this.end = start; }
-  take(bytes: number): number {
-    const p = (this.end + 15) & ~15;
-    this.end = p + bytes;
-    return p;
-  }
-}
 
 /** The kernels bound to one plane shape (and one BackgroundScratch's filter settings). */
 export class FlagKernels {
@@ -108,7 +98,7 @@ export class FlagKernels {
     const SB = (nTime + 7) & ~7;
     const nb = nTd * nChan;
     const cap = bgs.tapSrc.length;
-    const L = new Layout(ex.heapBase());
+    const L = new WasmLayout(ex.heapBase());
     const p = {
       amp: L.take(4 * n), mask: L.take(n), resid: L.take(4 * n), flags: L.take(n),
       vmA: L.take(8 * SB * SA), wA: L.take(4 * SB * SA), vmB: L.take(8 * SA * SB), wB: L.take(4 * SA * SB),

@@ -12,7 +12,7 @@
  *
  * DSA110_WASM=0 turns the kernels off (for comparisons and debugging).
  */
-import { loadWasmModule } from '../util/wasm-module.js';
+import { WasmLayout, loadWasmModule } from '../util/wasm-module.js';
 
 /** Signature shared by both kernels (byte offsets, then grid row/visibility ranges and the w tap). */
 type Kernel = (pK0: number, pKu: number, pKv: number, pKw: number, pVis: number, pGrid: number,
@@ -63,7 +63,7 @@ export function unbindKernels(): void { bound = undefined; }
 export class WasmArena {
   readonly memory: WebAssembly.Memory;
   readonly buffer: ArrayBufferLike;
-  private next = 0;
+  private layout = new WasmLayout();
 
   constructor(bytes: number) {
     const pages = Math.max(1, Math.ceil(bytes / PAGE));
@@ -73,13 +73,14 @@ export class WasmArena {
 
   /** Bytes needed for these allocation sizes (with alignment). */
   static size(byteCounts: number[]): number {
-    return byteCounts.reduce((s, b) => s + ((b + 15) & ~15), 0);
+    const L = new WasmLayout();
+    for (const b of byteCounts) L.take(b);
+    return L.end;
   }
 
   private take(bytes: number): number {
-    const at = this.next;
-    this.next += (bytes + 15) & ~15;
-    if (this.next > this.buffer.byteLength) throw new RangeError(`wasm arena: ${this.next} bytes exceed ${this.buffer.byteLength}`);
+    const at = this.layout.take(bytes);
+    if (this.layout.end > this.buffer.byteLength) throw new RangeError(`wasm arena: ${this.layout.end} bytes exceed ${this.buffer.byteLength}`);
     return at;
   }
 

@@ -8,6 +8,17 @@ import { fileURLToPath } from 'node:url';
 
 const cache = new Map<string, WebAssembly.Module | null>();
 
+/** Byte offsets handed out front to back, 16-byte aligned (v128 loads), in a wasm memory. */
+export class WasmLayout {
+  end: number;
+  constructor(start = 0) { this.end = start; }
+  take(bytes: number): number {
+    const p = (this.end + 15) & ~15;
+    this.end = p + bytes;
+    return p;
+  }
+}
+
 /** The compiled module dist/wasm/<name>.wasm, or null when unavailable or disabled. */
 export function loadWasmModule(name: string): WebAssembly.Module | null {
   const hit = cache.get(name);
