@@ -601,6 +601,8 @@ export interface SinWcsOptions {
   radesys?: string;
   /** Projection (default SIN); TAN/ARC/CAR use the same layout. */
   projection?: Projection;
+  /** SIN slant (ξ, η) = (PV2_1, PV2_2); omitted or (0, 0) = orthographic. */
+  pv?: readonly [number, number];
 }
 
 /**
@@ -622,6 +624,7 @@ export function makeSinWcs(o: SinWcsOptions): Wcs {
     radesys: o.radesys ?? 'ICRS',
     spectral: o.freqHz !== undefined ? { ctype: 'FREQ', crval: o.freqHz, cdelt: o.bandwidthHz ?? 1, crpix: 1, cunit: 'Hz' } : undefined,
     stokes: o.stokes ?? 1,
+    pv: o.pv && (o.pv[0] !== 0 || o.pv[1] !== 0) ? [o.pv[0], o.pv[1]] : undefined,
   });
 }
 

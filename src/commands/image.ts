@@ -23,7 +23,7 @@ interface ImageOpts {
   size?: number; scale?: number; fov: number; quick?: boolean;
   weight: 'natural' | 'uniform' | 'briggs'; robust: number;
   niter?: number; gain: number; mgain: number; threshold?: number; autoThreshold: number; autoMask: number;
-  noAutoMask?: boolean; uvrange?: [number, number]; pblimit: number; threads?: number; wstacking: boolean; beamChunks: number;
+  noAutoMask?: boolean; uvrange?: [number, number]; pblimit: number; threads?: number; wstacking: boolean; slant: boolean; beamChunks: number;
   png: boolean; json?: boolean;
 }
 
@@ -59,6 +59,7 @@ export function register(program: Command): void {
     .option('--uvrange <min~max>', 'projected baseline range in metres', parseUvRange)
     .option('--pblimit <x>', 'blank the pb-corrected image where the primary beam is below this', parseNumber('--pblimit', { min: 0, max: 1 }), 0.2)
     .option('--no-wstacking', 'no w-correction (small fields only)')
+    .option('--no-slant', 'plain SIN, never the slanted SIN plane of the array (PV2_1/PV2_2) that halves the w-planes')
     .option('--no-png', 'no PNG thumbnail')
     .option('--beam-chunks <n>', 'major cycles predict each of n parts of the drift with its own primary beam (1 = off)', parseInteger('--beam-chunks', 1, 24), 4)
     .option('--threads <n>', 'gridding threads (default: all cores)', parseInteger('--threads', 1, 64))
@@ -150,7 +151,7 @@ export function register(program: Command): void {
             nx: size, ny: size, cellRad, fovRad: o.fov * DEG, quick: o.quick,
             weighting: o.weight, robust: o.robust, niter: o.niter, gain: o.gain, mgain: o.mgain,
             threshold: o.threshold, autoThreshold: o.autoThreshold, autoMask: o.noAutoMask || (o as { autoMask?: unknown }).autoMask === false ? null : o.autoMask,
-            wStacking: o.wstacking, threads: o.threads,
+            wStacking: o.wstacking, slant: o.slant, threads: o.threads,
           }, (pr) => bar.update(0, `${pr.stage}${pr.majorCycle !== undefined ? ' major ' + pr.majorCycle : ''}`));
           bar.stop();
           const tImage = performance.now();
@@ -168,7 +169,7 @@ export function register(program: Command): void {
           mkdirSync(outDir, { recursive: true });
           const stem = path.join(outDir, o.name ?? path.basename(msPath).replace(/\.ms\.zarr\/?$|\.zarr\/?$/, ''));
           const midMjd = (m.time[0]! + m.time[m.nTimes - 1]!) / 2 / 86400;
-          const wcs = makeSinWcs({ raDeg: ra0 / DEG, decDeg: dec0 / DEG, cellDeg: g.cellRad / DEG, nx: g.nx, ny: g.ny, freqHz, bandwidthHz: bw, stokes: 1 });
+          const wcs = makeSinWcs({ raDeg: ra0 / DEG, decDeg: dec0 / DEG, cellDeg: g.cellRad / DEG, nx: g.nx, ny: g.ny, freqHz, bandwidthHz: bw, stokes: 1, pv: g.slant });
           const beam = { bmajDeg: res.beam.bmajRad / DEG, bminDeg: res.beam.bminRad / DEG, bpaDeg: res.beam.bpaDeg };
           const keywords = {
             NOISE: res.noiseJy, EXPNOISE: res.expectedNoiseJy, PEAK: res.peakJy, NITER: res.components, NMAJOR: res.majorCycles,

@@ -7,14 +7,34 @@ import { UsageError } from '../util/errors.js';
 import { goodFftSize } from './fft.js';
 import type { ImageGeometry, VisInput } from './types.js';
 
-/** Direction cosines (l, m) of pixel (ix, iy); fractional pixels allowed. */
+/** Direction cosines (l, m) of pixel (ix, iy); fractional pixels allowed. NaN beyond the sphere. */
 export function pixelToLm(g: ImageGeometry, ix: number, iy: number): { l: number; m: number } {
-  return { l: -(ix - g.nx / 2) * g.cellRad, m: (iy - g.ny / 2) * g.cellRad };
+  const X = -(ix - g.nx / 2) * g.cellRad, Y = (iy - g.ny / 2) * g.cellRad;
+  return g.slant ? slantToLm(X, Y, g.slant[0], g.slant[1]) : { l: X, m: Y };
 }
 
 /** Fractional pixel of direction cosines (l, m). */
 export function lmToPixel(g: ImageGeometry, l: number, m: number): { ix: number; iy: number } {
-  return { ix: g.nx / 2 - l / g.cellRad, iy: g.ny / 2 + m / g.cellRad };
+  let X = l, Y = m;
+  if (g.slant) {
+    const r2 = l * l + m * m, d = r2 / (1 + Math.sqrt(Math.max(0, 1 - r2))); // 1 − n without cancellation
+    X += g.slant[0] * d; Y += g.slant[1] * d;
+  }
+  return { ix: g.nx / 2 - X / g.cellRad, iy: g.ny / 2 + Y / g.cellRad };
+}
+
+/**
+ * Inverse of the slant projection X = l + ξ(1 − n), Y = m + η(1 − n) (FITS Paper II §5.1.5):
+ * d = 1 − n solves (1 + ξ² + η²)d² − 2(1 + ξX + ηY)d + X² + Y² = 0; the small root, written
+ * without cancellation. NaN where (X, Y) is off the sphere.
+ */
+export function slantToLm(X: number, Y: number, xi: number, eta: number): { l: number; m: number } {
+  const a = 1 + xi * xi + eta * eta, b = 1 + xi * X + eta * Y, c = X * X + Y * Y;
+  const disc = b * b - a * c;
+  if (!(disc >= 0) || !(b > 0)) return { l: NaN, m: NaN };
+  const d = c / (b + Math.sqrt(disc));
+  if (d > 1) return { l: NaN, m: NaN }; // the far hemisphere
+  return { l: X - xi * d, m: Y - eta * d };
 }
 
 /** Direction cosines of (ra, dec) relative to the phase centre (ra0, dec0) (SIN projection). */
@@ -43,6 +63,7 @@ export function lmToRaDec(l: number, m: number, ra0: number, dec0: number): { ra
 /** Sky position of pixel (ix, iy) for an image centred on (ra0, dec0). */
 export function pixelToRaDec(g: ImageGeometry, ix: number, iy: number, ra0: number, dec0: number): { ra: number; dec: number } {
   const { l, m } = pixelToLm(g, ix, iy);
+  if (!Number.isFinite(l)) return { ra: NaN, dec: NaN };
   return lmToRaDec(l, m, ra0, dec0);
 }
 

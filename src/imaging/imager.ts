@@ -10,6 +10,7 @@ import { makeGridPlan, gridToImage, imageToVis, precomputeTaps, type GridPlan, t
 import { GridPool, sab, toShared } from './parallel.js';
 import { averageBaselineDependent, bdaField } from './bda.js';
 import { orderRowsForGridding } from './vis-order.js';
+import { chooseSlant } from './slant.js';
 import { expectedNoise, imagingWeights, type Weighting } from './weighting.js';
 import type { ImageGeometry, VisInput } from './types.js';
 import type { WasmArena } from './wasm-kernels.js';
@@ -42,6 +43,11 @@ export interface ImagingOptions {
   /** Quick mode: ≤ 1024² pixels, niter ≤ 300. */
   quick?: boolean;
   wStacking?: boolean;
+  /**
+   * Image on the slanted plane of the array's best-fit w-plane (slant.ts; FITS SIN with PV2_1/PV2_2)
+   * when that needs fewer w-planes: true/undefined = choose, false = plain SIN, or a given (ξ, η).
+   */
+  slant?: boolean | readonly [number, number];
   gridder?: GridderOptions;
   /** Gridding threads (default: available parallelism; 1 = in this thread). */
   threads?: number;
@@ -117,6 +123,11 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   await initFft();
   const T0 = performance.now();
   const o = resolveOptions(input, opts);
+  const wStacking = opts.wStacking ?? opts.gridder?.wStacking ?? true;
+  if (wStacking && opts.slant !== false && !o.geometry.slant) {
+    const s = Array.isArray(opts.slant) ? opts.slant as readonly [number, number] : chooseSlant(input, o.geometry, opts.gridder?.support, opts.gridder?.oversampling);
+    if (s) o.geometry = { ...o.geometry, slant: s };
+  }
   const { nx, ny, cellRad } = o.geometry;
   const gt: GridTimings = { gridding: 0, fft: 0, imageOps: 0 };
   let t = performance.now();
@@ -133,7 +144,7 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
     gin = b.input; weights = b.weights; nVisIn = b.nIn;
   } else for (let k = 0; k < weights0.length; k++) if (weights0[k] > 0) nVisIn++;
   // the averaged data belong to us: the plan may mirror their uvw in place
-  const plan: GridPlan = makeGridPlan(gin, o.geometry, { ...opts.gridder, wStacking: opts.wStacking ?? opts.gridder?.wStacking }, sab, gin.uvw !== input.uvw);
+  const plan: GridPlan = makeGridPlan(gin, o.geometry, { ...opts.gridder, wStacking }, sab, gin.uvw !== input.uvw);
   plan.rowChunk = gin.rowChunk;
   const nOutside = excludeOutside(plan, weights);
   let arena: WasmArena | undefined;
@@ -235,17 +246,19 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   };
 }
 
-/** Per chunk, A_k/Ā with Ā the weight-averaged beam (1 where Ā is negligible). */
+/** Per chunk, A_k/Ā with Ā the weight-averaged beam (1 where Ā is negligible). One pass over the pixels. */
 function beamRatios(chunks: { beam: Float32Array; weight: number }[]): Float32Array[] {
-  const n = chunks[0]?.beam.length ?? 0;
-  const avg = new Float64Array(n);
+  const n = chunks[0]?.beam.length ?? 0, K = chunks.length;
   let wsum = 0;
-  for (const c of chunks) { wsum += c.weight; for (let i = 0; i < n; i++) avg[i] += c.weight * c.beam[i]; }
-  return chunks.map((c) => {
-    const r = new Float32Array(n);
-    for (let i = 0; i < n; i++) { const a = avg[i] / wsum; r[i] = a > 1e-4 ? c.beam[i] / a : 1; }
-    return r;
-  });
+  for (const c of chunks) wsum += c.weight;
+  const wk = chunks.map((c) => c.weight / wsum), beams = chunks.map((c) => c.beam);
+  const out = chunks.map(() => new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    let a = 0;
+    for (let k = 0; k < K; k++) a += wk[k] * beams[k][i];
+    if (a > 1e-4) { const inv = 1 / a; for (let k = 0; k < K; k++) out[k][i] = beams[k][i] * inv; } else for (let k = 0; k < K; k++) out[k][i] = 1;
+  }
+  return out;
 }
 
 /**

@@ -14,7 +14,7 @@ export function primaryBeamFast(
   // Coarse grid with the same centre: coarse pixel (i, j) ↔ fine pixel (nx/2 + (i − cx)·step, …).
   const cx = Math.ceil(nx / 2 / step) + 1, cy = Math.ceil(ny / 2 / step) + 1;
   const cnx = 2 * cx + 1, cny = 2 * cy + 1;
-  const coarse = primaryBeamImage({ nx: cnx, ny: cny, cellRad: cellRad * step }, ra0, dec0, meridianRa, meridianDec, freqHz, undefined, weights);
+  const coarse = primaryBeamImage({ nx: cnx, ny: cny, cellRad: cellRad * step, slant: geom.slant }, ra0, dec0, meridianRa, meridianDec, freqHz, undefined, weights);
   // primaryBeamImage centres at (cnx/2, cny/2) = (cx + 0.5, cy + 0.5) in 0-based pixels of the
   // coarse grid: fine pixel ix maps to coarse x = cnx/2 + (ix − nx/2)/step.
   const out = new Float32Array(nx * ny);

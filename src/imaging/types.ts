@@ -27,4 +27,11 @@ export interface ImageGeometry {
   ny: number;
   /** Pixel size in direction cosine (≈ radians), same on both axes. */
   cellRad: number;
+  /**
+   * Slant (ξ, η) of the pixel plane (FITS SIN with PV2_1 = ξ, PV2_2 = η; absent = (0, 0)):
+   *   X = −(ix − nx/2)·cellRad = l + ξ(1 − n),  Y = (iy − ny/2)·cellRad = m + η(1 − n).
+   * The imager chooses it from the array's best-fit w-plane (slant.ts), which leaves only the
+   * residual w to w-stack; NCP is the special case (0, cot δ0) of an east–west array.
+   */
+  slant?: readonly [number, number];
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { imageVisibilities } from '../../src/imaging/imager.js';
 import { addNoise, addPointSources, arrayUvw, channels, emptyVis, randomArray } from '../../src/imaging/simulate.js';
+import { pixelToLm } from '../../src/imaging/geometry.js';
+import { chooseSlant } from '../../src/imaging/slant.js';
 
 const DEG = Math.PI / 180;
 
@@ -15,9 +17,20 @@ describe('CLEAN of point sources with noise', async () => {
   const input = emptyVis(uvw, channels(6, 1.311e9, 1.499e9), 1 / 0.25 ** 2);
   const nx = 512, cell = (30 / 3600) * DEG;
   const truth: [number, number, number][] = [[256, 256, 1.0], [256 + 220, 256 + 60, 0.5], [256 - 170, 256 - 180, 0.3], [256 + 40, 256 - 235, 0.2]];
-  addPointSources(input, truth.map(([ix, iy, flux]) => ({ flux, l: -(ix - nx / 2) * cell, m: (iy - nx / 2) * cell })));
+  // The imager images on the array's slanted plane here (dec 55° is 18° from the zenith): the
+  // sources are put where that plane's pixel centres are.
+  const slant = chooseSlant(input, { nx, ny: nx, cellRad: cell });
+  const geom = { nx, ny: nx, cellRad: cell, slant };
+  addPointSources(input, truth.map(([ix, iy, flux]) => ({ flux, ...pixelToLm(geom, ix, iy) })));
   addNoise(input, 3);
   const res = await imageVisibilities(input, { nx, cellRad: cell, niter: 600, autoMask: 3, autoThreshold: 0.5, weighting: 'briggs', robust: 0 });
+
+  it('imaged on the slanted plane of the best-fit w-plane: the horizontal plane, (ξ, η) = (0, −tan 18°)', () => {
+    // the plane's normal is the zenith, at m/n = tan(φ − δ) from the phase centre: w = −(ξu + ηv)
+    expect(res.geometry.slant).toEqual(slant);
+    expect(Math.abs(slant![0])).toBeLessThan(0.005);
+    expect(Math.abs(slant![1] + Math.tan(18 * DEG))).toBeLessThan(0.005);
+  });
 
   it('the test sources are 1.5–2.1° off centre', () => {
     const off = truth.slice(1).map(([ix, iy]) => Math.hypot(ix - nx / 2, iy - nx / 2) * cell / DEG);

@@ -43,7 +43,11 @@ describe('dsa110 image', () => {
     expect(h.getString('RADESYS')).toBe('ICRS');
     expect(h.getNumber('CDELT1')).toBeCloseTo(-5 / 3600, 10);
     expect(h.getNumber('CDELT2')).toBeCloseTo(5 / 3600, 10);
-    expect(h.getNumber('CRPIX1')).toBe(385);
+    expect(h.getNumber('CRPIX1')).toBe(1025);
+    // 2.8° at dec 55°, 17.8° from the zenith: imaged on the slanted plane of the (horizontal)
+    // array, PV2_2 ≈ −tan 17.8° (the acceptance below finds the sources through these keywords)
+    expect(Math.abs(h.getNumber('PV2_1')!)).toBeLessThan(0.01);
+    expect(Math.abs(h.getNumber('PV2_2')! + Math.tan(17.77 * DEG))).toBeLessThan(0.01);
     expect(h.getNumber('BMAJ')! * 3600).toBeCloseTo(Number(image.bmaj_arcsec), 6);
     expect(h.getNumber('BMIN')! * 3600).toBeCloseTo(Number(image.bmin_arcsec), 6);
     expect(h.getNumber('BPA')).toBeCloseTo(Number(image.bpa_deg), 6);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lmToRaDec, pixelToLm, pixelToRaDec, raDecToLm, defaultGeometry } from '../../src/imaging/geometry.js';
+import { lmToPixel, lmToRaDec, pixelToLm, pixelToRaDec, raDecToLm, defaultGeometry } from '../../src/imaging/geometry.js';
+import { makeSinWcs } from '../../src/astro/wcs.js';
 import { primaryBeamImage, angularSeparation } from '../../src/imaging/primaryBeam.js';
 import { airyPower } from '../../src/astro/beam.js';
 import { arrayUvw, channels, emptyVis, randomArray } from '../../src/imaging/simulate.js';
@@ -39,6 +40,46 @@ describe('pixel ↔ sky (SIN, ix grows westward)', () => {
     expect(g2.nx % 16).toBe(0);
     const q = defaultGeometry(inp, { maxSize: 1024 });
     expect(q.nx).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('pixel ↔ sky on a slanted SIN plane (PV2_1, PV2_2)', () => {
+  // astropy 6 (wcslib), CRVAL (200°, 55°), CRPIX 2049, CDELT ∓3″, PV2_1 = 0.01, PV2_2 = −0.3251998;
+  // FITS pixels (1-based) → (RA, Dec) degrees
+  const astropy: [number, number, number, number][] = [
+    [1, 1, 202.85439090668302, 53.27462845516505],
+    [4096, 4096, 196.89175637026895, 56.68484399494445],
+    [1, 4096, 203.10789209732658, 56.684850689707254],
+    [3000, 500, 198.6606371013603, 53.707933006864415],
+    [2049, 1, 199.99957864634865, 53.30127313464677],
+  ];
+  const g = { nx: 4096, ny: 4096, cellRad: (3 / 3600) * DEG, slant: [0.01, -0.3251998] as const };
+  it('pixelToRaDec matches astropy to 1 mas across a 3.4° field', () => {
+    for (const [p1, p2, ra, dec] of astropy) {
+      const s = pixelToRaDec(g, p1 - 1, p2 - 1, 200 * DEG, 55 * DEG);
+      expect(Math.abs(s.ra / DEG - ra) * 3600 * Math.cos(dec * DEG)).toBeLessThan(1e-3);
+      expect(Math.abs(s.dec / DEG - dec) * 3600).toBeLessThan(1e-3);
+    }
+  });
+  it('the FITS header written for it (makeSinWcs with pv) gives the same pixels', () => {
+    const wcs = makeSinWcs({ raDeg: 200, decDeg: 55, cellDeg: 3 / 3600, nx: 4096, ny: 4096, pv: g.slant });
+    for (const [p1, p2, ra, dec] of astropy) {
+      const [x, y] = wcs.worldToPixelDeg(ra, dec); // 0-based
+      expect(Math.abs(x - (p1 - 1))).toBeLessThan(1e-6);
+      expect(Math.abs(y - (p2 - 1))).toBeLessThan(1e-6);
+    }
+  });
+  it('lmToPixel inverts pixelToLm; the slant moves the corners by ξ(1 − n), η(1 − n)', () => {
+    for (const [ix, iy] of [[0, 0], [4095, 17], [2048, 2048], [1000, 3900]]) {
+      const { l, m } = pixelToLm(g, ix, iy);
+      const p = lmToPixel(g, l, m);
+      expect(p.ix).toBeCloseTo(ix, 8); expect(p.iy).toBeCloseTo(iy, 8);
+    }
+    const flat = pixelToLm({ ...g, slant: undefined }, 0, 0), sl = pixelToLm(g, 0, 0);
+    const d = 1 - Math.sqrt(1 - sl.l ** 2 - sl.m ** 2);
+    expect(flat.l - sl.l).toBeCloseTo(0.01 * d, 12);
+    expect(flat.m - sl.m).toBeCloseTo(-0.3251998 * d, 12);
+    expect(Math.abs(flat.m - sl.m) / g.cellRad).toBeGreaterThan(15); // ~20 pixels at the corner
   });
 });
 

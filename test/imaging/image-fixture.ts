@@ -32,7 +32,7 @@ export async function imagedGroup(): Promise<ImagedGroup> {
   const c = dsa110(['--db', path.join(work, 'db'), 'convert', '-o', path.join(work, 'ms'), path.join(work, 'in')]);
   if (c.code !== 0) throw new Error(`convert failed: ${c.stderr}`);
   const ms = c.stdout.trim();
-  const r = dsa110(['--db', path.join(work, 'db'), 'image', '--json', '--size', '768', '--scale', '5', '--niter', '2000', '-o', path.join(work, 'img'), ms]);
+  const r = dsa110(['--db', path.join(work, 'db'), 'image', '--json', '--size', '2048', '--scale', '5', '--niter', '2000', '-o', path.join(work, 'img'), ms]);
   if (r.code !== 0) throw new Error(`image failed: ${r.stderr}`);
   return { work, ms, noise: truth.noiseSigmaJy, truth, image: JSON.parse(r.stdout.trim()) };
 }
