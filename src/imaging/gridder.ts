@@ -157,6 +157,26 @@ export function fillTaps(plan: GridPlan, r0: number, r1: number): void {
   }
 }
 
+/**
+ * The w-planes for w in [wMin, wMax] (wavelengths) and |n − 1 − s| ≤ xMax: spacing dw, w of plane
+ * 0, count. A visibility at continuous plane coordinate wg = (w − w0)/dw spreads onto planes
+ * ceil(wg − W/2) … + W − 1. Two choices beyond ducc0's:
+ *  - w0 puts wMin at wg = W/2 − 1 + ε rather than W/2, so that ⌈Δw/dw⌉ − 1 + 1 first planes
+ *    (not ⌈Δw/dw⌉ + 1) serve the range: one plane fewer;
+ *  - a narrow range (a slanted plane leaves ~100 λ) puts every visibility at nearly the same kernel
+ *    offset in w, where the kernel's aliasing adds up coherently instead of averaging out (3.4e-4
+ *    of the peak at σ = 2 when Δw ≪ dw; 1.2e-5 at 4): w is oversampled up to 4× as far as that
+ *    costs no extra plane.
+ */
+export function wPlaneLayout(wMin: number, wMax: number, xMax: number, W: number, sigma = 2): { dw: number; w0: number; nPlanes: number } {
+  const EPS = 1e-3, R = Math.max(0, wMax - wMin);
+  const groups = (dw: number): number => Math.ceil(R / dw - 1 + EPS) + 1;
+  const n0 = groups(0.5 / sigma / xMax);
+  const sigmaW = R > 0 ? Math.min(4, Math.max(sigma, (n0 - 2 * EPS) / (R * 2 * xMax))) : 4;
+  const dw = 0.5 / sigmaW / xMax;
+  return { dw, w0: wMin - (W / 2 - 1 + EPS) * dw, nPlanes: groups(dw) + W - 1 };
+}
+
 /** Build the gridding plan for a uv coverage and an image geometry. */
 export function makeGridPlan(
   data: { nRow: number; nChan: number; uvw: Float64Array; freq: Float64Array },
@@ -224,17 +244,7 @@ export function makeGridPlan(
   const uLo = Math.floor(Nu / 2 + guMin - h), uHi = Math.ceil(Nu / 2 + guMax + h);
 
   let dw = 1, w0 = 0, nPlanes = 1;
-  if (wStacking) {
-    // A narrow w range (a slanted plane leaves ~100 λ) puts every visibility at nearly the same
-    // kernel offset in w, so the kernel's aliasing adds up coherently instead of averaging out:
-    // 3.4e-4 of the peak at σ = 2 when Δw ≪ dw, 1.2e-5 at 4. So w is oversampled up to 4× as far
-    // as that costs no extra plane.
-    const n0 = Math.ceil((wMax - wMin) * 2 * sigma * xMax);
-    const sigmaW = n0 === 0 ? 4 : Math.min(4, Math.max(sigma, (n0 * (1 - 1e-9)) / ((wMax - wMin) * 2 * xMax)));
-    dw = 0.5 / sigmaW / xMax;
-    nPlanes = Math.ceil((wMax - wMin) / dw) + W;
-    w0 = wMin - h * dw;
-  }
+  if (wStacking) ({ dw, w0, nPlanes } = wPlaneLayout(wMin, wMax, xMax, W, sigma));
   const rowWgMin = new Float64Array(nRow), rowWgMax = new Float64Array(nRow);
   for (let r = 0; r < nRow; r++) {
     const a = (uvw[3 * r + 2] * fMin / C_LIGHT - w0) / dw, b = (uvw[3 * r + 2] * fMax / C_LIGHT - w0) / dw;

@@ -13,6 +13,7 @@
  */
 import { C_LIGHT } from '../astro/constants.js';
 import { pixelToLm } from './geometry.js';
+import { wPlaneLayout } from './gridder.js';
 import type { ImageGeometry, VisInput } from './types.js';
 
 /** Least-squares (ξ, η) minimising Σ (w + ξu + ηv)² over the rows with any unflagged visibility. */
@@ -31,7 +32,7 @@ export function fitWPlane(input: Pick<VisInput, 'nRow' | 'nChan' | 'uvw' | 'weig
   return [(-suw * svv + svw * suv) / det, (-svw * suu + suw * suv) / det];
 }
 
-/** Number of w-planes the gridder would use (gridder.ts: ceil(Δw/dw) + W, dw = 1/(2σ·x_max)). */
+/** Number of w-planes the gridder would use (gridder.ts, wPlaneLayout). */
 export function wPlaneCount(
   input: Pick<VisInput, 'nRow' | 'nChan' | 'uvw' | 'weight' | 'freq'>, geom: ImageGeometry, support = 5, sigma = 2,
 ): number {
@@ -56,8 +57,8 @@ export function wPlaneCount(
     if (a > aMax) aMax = a;
   }
   if (!(aMax >= aMin)) return support;
-  const range = ((aMax > 0 ? aMax * fMax : aMax * fMin) - (aMin > 0 ? aMin * fMin : aMin * fMax)) / C_LIGHT;
-  return Math.ceil(range * 2 * sigma * xMax) + support;
+  const hi = (aMax > 0 ? aMax * fMax : aMax * fMin) / C_LIGHT, lo = (aMin > 0 ? aMin * fMin : aMin * fMax) / C_LIGHT;
+  return wPlaneLayout(lo, hi, xMax, support, sigma).nPlanes;
 }
 
 /**

@@ -16,7 +16,7 @@ beforeAll(async () => { await initFft(); });
  * code and decomposition the threads run. The result must equal the serial gridder.
  */
 describe('GridPool decomposition', () => {
-  const uvw = arrayUvw(randomArray(20, 500, 300, 11), 37 * DEG, 55 * DEG, [-0.5 * DEG, 0, 0.5 * DEG]);
+  const uvw = arrayUvw(randomArray(20, 500, 300, 11), 37 * DEG, 70 * DEG, [-0.5 * DEG, 0, 0.5 * DEG]);
   const input = emptyVis(uvw, channels(5, 1.311e9, 1.499e9), 1);
   const r = rng(3);
   for (let k = 0; k < input.vis.length; k++) input.vis[k] = r() - 0.5;
@@ -97,7 +97,7 @@ describe('sorted single-channel rows (orderRowsForGridding)', () => {
     const refV = imageToVis(serialPlan, model);
     for (const [threads, taps] of [[2, false], [3, false], [2, true], [3, true]] as const) {
       const plan = makeGridPlan(input, geom, { support: 5 }, sab);
-      expect(plan.nPlanes).toBeGreaterThan(6);
+      expect(plan.nPlanes).toBeGreaterThan(5);
       const w2 = Float32Array.from(input.weight);
       excludeOutside(plan, w2);
       const sorted = orderRowsForGridding(plan, input, w2, sab);
