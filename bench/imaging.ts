@@ -99,7 +99,7 @@ export async function run(): Promise<Record<string, number>> {
   for (let r = 0; r < input.nRow; r++) rowChunk[r] = Math.floor((Math.floor(r / perTime) * nChunks) / nTimes);
   const beamChunks = nChunks > 1 ? {
     rowChunk,
-    beams: (g: { nx: number; ny: number }) => Array.from({ length: nChunks }, () => ({ beam: new Float32Array(g.nx * g.ny).fill(1), weight: 1 })),
+    beamsAt: (_g: unknown, pixels: Int32Array) => Array.from({ length: nChunks }, () => ({ beam: new Float32Array(pixels.length).fill(1), weight: 1 })),
   } : undefined;
   out.beamChunks = nChunks;
   const res = await imageVisibilities(input, {

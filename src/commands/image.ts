@@ -72,7 +72,7 @@ export function register(program: Command): void {
       const { chooseDataColumn, msStokesI } = await import('../imaging/ms-input.js');
       const { imageVisibilities } = await import('../imaging/imager.js');
       const { primaryBeamFast } = await import('../imaging/pb-fast.js');
-      const { weightPerIntegration } = await import('../imaging/primaryBeam.js');
+      const { weightPerIntegration, primaryBeamAt } = await import('../imaging/primaryBeam.js');
       const { makeSinWcs } = await import('../astro/wcs.js');
       const { makeImageHeader, writeFits } = await import('../io/fits.js');
       const { imageToPngThumbnail } = await import('../util/png.js');
@@ -137,11 +137,11 @@ export function register(program: Command): void {
             for (let r = 0; r < input.nRow; r++) rowChunk[r] = chunkOfTime(Math.floor(r / perTime));
             beamChunks = {
               rowChunk,
-              beams: (geom: ImageGeometry) => Array.from({ length: nChunks }, (_, k) => {
+              beamsAt: (geom: ImageGeometry, pixels: Int32Array) => Array.from({ length: nChunks }, (_, k) => {
                 const wk = pbWeights.map((w, t) => (chunkOfTime(t) === k ? w : 0));
                 let weight = 0;
                 for (const w of wk) weight += w;
-                return { beam: weight > 0 ? primaryBeamFast(geom, ra0, dec0, merRa, merDec, freqHz, 16, wk) : new Float32Array(geom.nx * geom.ny), weight };
+                return { beam: weight > 0 ? primaryBeamAt(geom, pixels, ra0, dec0, merRa, merDec, freqHz, undefined, wk) : new Float32Array(pixels.length), weight };
               }),
             };
           }

@@ -64,7 +64,15 @@ export interface ImagingOptions {
    * tracks turn, so its response is not the PSF, and without this CLEAN modelled the difference
    * as ghosts and took 3–15 % off the source.
    */
-  beamChunks?: { rowChunk: Uint8Array; beams: (geometry: ImageGeometry) => { beam: Float32Array; weight: number }[] };
+  beamChunks?: {
+    rowChunk: Uint8Array;
+    /**
+     * Per chunk, its total weight and its primary beam at the given pixels (indices iy·nx + ix) of
+     * the image geometry. Only the CLEAN model's pixels are asked for, so the beams are evaluated
+     * exactly there rather than as whole images.
+     */
+    beamsAt: (geometry: ImageGeometry, pixels: Int32Array) => { beam: Float32Array; weight: number }[];
+  };
 }
 
 export interface ImagingProgress { stage: string; majorCycle?: number; iterations?: number; peakJy?: number }
@@ -136,7 +144,8 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   const tWeight = performance.now() - t;
   t = performance.now();
   let gin: VisInput = opts.beamChunks ? { ...input, rowChunk: opts.beamChunks.rowChunk } : input, weights = weights0, nVisIn = 0;
-  const chunkScale = opts.beamChunks ? beamRatios(opts.beamChunks.beams(o.geometry)) : undefined;
+  const bc = opts.beamChunks;
+  const chunkScale = bc ? (pixels: Int32Array): Float32Array[] => beamRatios(bc.beamsAt(o.geometry, pixels)) : undefined;
   const bdaLoss = opts.bdaMaxLoss === undefined ? 0.01 : opts.bdaMaxLoss;
   if (bdaLoss !== null && bdaLoss > 0) {
     // the loss bound holds over the whole image, corners included
@@ -246,7 +255,7 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   };
 }
 
-/** Per chunk, A_k/Ā with Ā the weight-averaged beam (1 where Ā is negligible). One pass over the pixels. */
+/** Per chunk, A_k/Ā with Ā the weight-averaged beam (1 where Ā is negligible or not finite). */
 function beamRatios(chunks: { beam: Float32Array; weight: number }[]): Float32Array[] {
   const n = chunks[0]?.beam.length ?? 0, K = chunks.length;
   let wsum = 0;
@@ -256,7 +265,7 @@ function beamRatios(chunks: { beam: Float32Array; weight: number }[]): Float32Ar
   for (let i = 0; i < n; i++) {
     let a = 0;
     for (let k = 0; k < K; k++) a += wk[k] * beams[k][i];
-    if (a > 1e-4) { const inv = 1 / a; for (let k = 0; k < K; k++) out[k][i] = beams[k][i] * inv; } else for (let k = 0; k < K; k++) out[k][i] = 1;
+    if (a > 1e-4 && Number.isFinite(a)) { const inv = 1 / a; for (let k = 0; k < K; k++) out[k][i] = beams[k][i] * inv; } else for (let k = 0; k < K; k++) out[k][i] = 1;
   }
   return out;
 }

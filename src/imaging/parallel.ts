@@ -166,32 +166,33 @@ export class GridPool {
 
   /**
    * Predicted visibilities of a model image (a shared array, overwritten by the next dirty/predict).
-   * With chunkScale (one per-pixel factor image per time chunk, plan.rowChunk set), the rows of
-   * chunk k see the model × chunkScale[k]: the primary beam of that part of the drift relative to
-   * the group average (beam-aware Cotton–Schwab).
+   * With chunkScale (per time chunk, the factor of each given model pixel; plan.rowChunk set), the
+   * rows of chunk k see the model × that factor: the primary beam of that part of the drift
+   * relative to the group average (beam-aware Cotton–Schwab).
    */
-  async predict(img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }, chunkScale?: Float32Array[]): Promise<Float32Array> {
-    const chunks = chunkScale && this.plan.rowChunk ? chunkScale.length : 0;
+  async predict(img: Float32Array, tm: GridTimings = { gridding: 0, fft: 0, imageOps: 0 }, chunkScale?: (pixels: Int32Array) => Float32Array[]): Promise<Float32Array> {
     // A CLEAN model is sparse: scale and scan only its non-zero pixels (once per predict, not per chunk).
     let t = performance.now();
     let nnz = 0;
     for (let i = 0; i < img.length; i++) if (img[i] !== 0) nnz++;
-    const nz = nnz <= img.length / 16 ? new Int32Array(nnz) : undefined;
+    const withChunks = chunkScale !== undefined && this.plan.rowChunk !== undefined;
+    const nz = nnz <= img.length / 16 || withChunks ? new Int32Array(nnz) : undefined;
     if (nz) for (let i = 0, j = 0; i < img.length; i++) if (img[i] !== 0) nz[j++] = i;
+    const scales = withChunks ? chunkScale!(nz!) : undefined;
+    const chunks = scales ? scales.length : 0;
     tm.imageOps += performance.now() - t;
     for (let k = 0; k < Math.max(1, chunks); k++) {
       t = performance.now();
-      const d = this.bufs.img, s = chunks ? chunkScale![k] : undefined;
+      const d = this.bufs.img, s = scales ? scales[k] : undefined;
       if (nz) {
         d.fill(0);
-        if (s) for (let j = 0; j < nz.length; j++) { const i = nz[j]; d[i] = img[i] * s[i]; }
+        if (s) for (let j = 0; j < nz.length; j++) { const i = nz[j]; d[i] = img[i] * s[j]; }
         else for (let j = 0; j < nz.length; j++) { const i = nz[j]; d[i] = img[i]; }
         const nx = this.plan.nx, ca = this.bufs.colActive;
         ca.fill(0);
         for (let j = 0; j < nz.length; j++) if (d[nz[j]] !== 0) ca[nz[j] % nx] = 1;
       } else {
-        if (s) for (let i = 0; i < d.length; i++) d[i] = img[i] * s[i];
-        else d.set(img);
+        d.set(img);
         activeColumns(d, this.plan.nx, this.plan.ny, this.bufs.colActive);
       }
       await this.all({ op: 'startAdjoint', zeroY: k === 0 });

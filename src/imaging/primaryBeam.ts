@@ -30,17 +30,36 @@ export function primaryBeamImage(
   freqHz: number, diameterM: number = DISH_DIAMETER_M, weights?: ArrayLike<number>,
 ): Float32Array {
   const { nx, ny } = geom;
-  const n = meridianRa.length;
-  const w = integrationWeights(n, weights);
+  const w = integrationWeights(meridianRa.length, weights);
   const out = new Float32Array(nx * ny);
-  for (let iy = 0; iy < ny; iy++) for (let ix = 0; ix < nx; ix++) {
-    const { ra, dec } = pixelToRaDec(geom, ix, iy, ra0, dec0);
-    if (!Number.isFinite(ra)) { out[iy * nx + ix] = NaN; continue; }
-    let s = 0;
-    for (let i = 0; i < n; i++) if (w[i] > 0) s += w[i] * airyPower(angularSeparation(ra, dec, meridianRa[i], meridianDec[i]), freqHz, diameterM);
-    out[iy * nx + ix] = s;
+  for (let iy = 0; iy < ny; iy++) for (let ix = 0; ix < nx; ix++) out[iy * nx + ix] = beamAtPixel(geom, ix, iy, ra0, dec0, meridianRa, meridianDec, freqHz, diameterM, w);
+  return out;
+}
+
+/** The same beam at a list of pixels (indices iy·nx + ix) only: for a sparse CLEAN model. */
+export function primaryBeamAt(
+  geom: ImageGeometry, pixels: Int32Array, ra0: number, dec0: number,
+  meridianRa: ArrayLike<number>, meridianDec: ArrayLike<number>,
+  freqHz: number, diameterM: number = DISH_DIAMETER_M, weights?: ArrayLike<number>,
+): Float32Array {
+  const w = integrationWeights(meridianRa.length, weights);
+  const out = new Float32Array(pixels.length);
+  for (let j = 0; j < pixels.length; j++) {
+    const p = pixels[j];
+    out[j] = beamAtPixel(geom, p % geom.nx, Math.floor(p / geom.nx), ra0, dec0, meridianRa, meridianDec, freqHz, diameterM, w);
   }
   return out;
+}
+
+function beamAtPixel(
+  geom: ImageGeometry, ix: number, iy: number, ra0: number, dec0: number,
+  meridianRa: ArrayLike<number>, meridianDec: ArrayLike<number>, freqHz: number, diameterM: number, w: Float64Array,
+): number {
+  const { ra, dec } = pixelToRaDec(geom, ix, iy, ra0, dec0);
+  if (!Number.isFinite(ra)) return NaN;
+  let s = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] > 0) s += w[i] * airyPower(angularSeparation(ra, dec, meridianRa[i], meridianDec[i]), freqHz, diameterM);
+  return s;
 }
 
 /** Weights normalised to sum 1 (equal when absent); throws if none is positive. */

@@ -10,6 +10,9 @@ const DEG = Math.PI / 180;
 
 beforeAll(async () => { await initFft(); });
 
+/** The chunk factors of per-pixel images, at the pixels the pool asks for (the model's non-zero ones). */
+const scalesAt = (scales: Float32Array[]) => (pixels: Int32Array): Float32Array[] => scales.map((s) => Float32Array.from(pixels, (p) => s[p]!));
+
 /**
  * The pool splits grid rows, image columns and visibility rows between workers. Under vitest the
  * compiled worker script is absent, so the "workers" run in-thread one after another — the same
@@ -151,7 +154,7 @@ describe('predict with time chunks (beam-aware major cycles)', () => {
     plan.rowChunk = rowChunk;
     const pool = await GridPool.create(plan, input.vis, input.weight, { threads: 2, inThread: true });
     try {
-      const v = await pool.predict(model, undefined, scales);
+      const v = await pool.predict(model, undefined, scalesAt(scales));
       let d = 0, m = 0;
       for (let row = 0; row < nRow; row++) {
         const ref = refs[rowChunk[row]!]!;
@@ -206,7 +209,7 @@ describe('predict with time chunks on sorted single-channel rows (chunk-major ra
       try {
         for (const mdl of models) {
           const refs = scales.map((s) => imageToVis(serialPlan, mdl.map((v, i) => v * s[i]!)));
-          const v = await pool.predict(mdl, undefined, scales);
+          const v = await pool.predict(mdl, undefined, scalesAt(scales));
           let d = 0, m = 0;
           for (let i = 0; i < nRow; i++) {
             const o = sorted.perm[i]!;
