@@ -11,7 +11,7 @@ import { GridPool, sab, toShared } from './parallel.js';
 import { averageBaselineDependent, bdaField } from './bda.js';
 import { orderRowsForGridding } from './vis-order.js';
 import { chooseSlant } from './slant.js';
-import { expectedNoise, imagingWeights, type Weighting } from './weighting.js';
+import { expectedNoise, imagingWeightsAndNoise, type Weighting } from './weighting.js';
 import type { ImageGeometry, VisInput } from './types.js';
 import type { WasmArena } from './wasm-kernels.js';
 
@@ -139,8 +139,8 @@ export async function imageVisibilities(input: VisInput, opts: ImagingOptions = 
   const { nx, ny, cellRad } = o.geometry;
   const gt: GridTimings = { gridding: 0, fft: 0, imageOps: 0 };
   let t = performance.now();
-  const weights0 = imagingWeights(input, o.geometry, o.weighting, o.robust);
-  let expNoise = expectedNoise(input, weights0);
+  const { weights: weights0, expectedNoise: noise0 } = imagingWeightsAndNoise(input, o.geometry, o.weighting, o.robust);
+  let expNoise = noise0;
   const tWeight = performance.now() - t;
   t = performance.now();
   let gin: VisInput = opts.beamChunks ? { ...input, rowChunk: opts.beamChunks.rowChunk } : input, weights = weights0, nVisIn = 0;

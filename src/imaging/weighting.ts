@@ -12,9 +12,17 @@ export type Weighting = 'natural' | 'uniform' | 'briggs';
 
 /** Imaging weights per (row, chan): natural weight × density factor. */
 export function imagingWeights(input: VisInput, geom: ImageGeometry, mode: Weighting, robust = 0): Float32Array {
+  return imagingWeightsAndNoise(input, geom, mode, robust).weights;
+}
+
+/**
+ * imagingWeights and, from the same pass, expectedNoise of them: with w' = w·d (d the density
+ * factor), w'²/w = w'·d, so the noise needs no division per visibility (it had cost ~1 s a group).
+ */
+export function imagingWeightsAndNoise(input: VisInput, geom: ImageGeometry, mode: Weighting, robust = 0): { weights: Float32Array; expectedNoise: number } {
   const { nRow, nChan, uvw, freq, weight } = input;
   const out = new Float32Array(nRow * nChan);
-  if (mode === 'natural') { out.set(weight); return out; }
+  if (mode === 'natural') { out.set(weight); return { weights: out, expectedNoise: expectedNoise(input, out) }; }
   if (mode !== 'uniform' && mode !== 'briggs') throw new UsageError(`unknown weighting '${String(mode)}' (natural, uniform, briggs)`);
   const Nu = geom.nx, Nv = geom.ny;
   // cells in units of 1/(N·cell): u·N·cell; the grid is float32 (half the memory of the random
@@ -52,13 +60,17 @@ export function imagingWeights(input: VisInput, geom: ImageGeometry, mode: Weigh
     for (let k = 0; k < grid.length; k++) sumW2 += grid[k] * grid[k];
     f2 = (5 * Math.pow(10, -robust)) ** 2 / (sumW2 / sumW);
   }
+  let num = 0, den = 0;
+  const uniform = mode === 'uniform';
   for (let k = 0; k < cells.length; k++) {
     const w = weight[k], a = cells[k];
     if (!(w > 0)) continue;
     if (a < 0) { out[k] = 0; continue; }
-    out[k] = mode === 'uniform' ? w / grid[a] : w / (1 + f2 * grid[a]);
+    const d = uniform ? 1 / grid[a] : 1 / (1 + f2 * grid[a]);
+    const v = (out[k] = w * d);
+    num += v * d; den += v;
   }
-  return out;
+  return { weights: out, expectedNoise: den > 0 ? Math.sqrt(num) / den : NaN };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectedNoise, imagingWeights } from '../../src/imaging/weighting.js';
+import { expectedNoise, imagingWeights, imagingWeightsAndNoise } from '../../src/imaging/weighting.js';
 import { arrayUvw, channels, emptyVis, randomArray } from '../../src/imaging/simulate.js';
 
 const DEG = Math.PI / 180;
@@ -20,6 +20,13 @@ function maxRelDevOfRatio(a: Float32Array, b: Float32Array): number {
 describe('imaging weights', () => {
   const nat = imagingWeights(input, geom, 'natural');
   const uni = imagingWeights(input, geom, 'uniform');
+  it('the expected noise from the weighting pass equals expectedNoise of its weights', () => {
+    for (const [mode, robust] of [['natural', 0], ['uniform', 0], ['briggs', 0], ['briggs', -1]] as const) {
+      const r = imagingWeightsAndNoise(input, geom, mode, robust);
+      expect(r.weights).toEqual(imagingWeights(input, geom, mode, robust));
+      expect(Math.abs(r.expectedNoise / expectedNoise(input, r.weights) - 1)).toBeLessThan(1e-6);
+    }
+  });
   it('natural = the visibility weights', () => {
     expect(Array.from(nat.subarray(0, 10))).toEqual(Array.from(input.weight.subarray(0, 10)));
   });
