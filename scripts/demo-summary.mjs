@@ -62,7 +62,7 @@ if (mosaic && existsSync(mosaic.path)) {
     inside.push({ s, x, y });
   }
   if (inside.length) {
-    const fp = forcedPhotometry(img, Float64Array.from(inside, (r) => r.x), Float64Array.from(inside, (r) => r.y), { beam: img.beam, noiseCorrelation: 'beam' });
+    const fp = forcedPhotometry(img, Float64Array.from(inside, (r) => r.x), Float64Array.from(inside, (r) => r.y), { beam: img.beam, beamAt: img.beamAt, noiseCorrelation: 'beam' });
     inside.forEach((r, i) => mosaicRows.push({ name: r.s.name, flux: fp.flux[i], snr: fp.snr[i], truth: intrinsic.get(r.s.name) }));
   }
 }

@@ -80,7 +80,7 @@ async function measure(reg: Registry, inputs: string[], o: MeasureOpts): Promise
     try {
       const img = await loadPhotometryImage(file, { usePb: o.pb });
       const res = measureForced({ data: img.data, nx: img.nx, ny: img.ny }, cat, {
-        wcs: img.sky, pb: img.pb, pbLimit: o.pblimit, minMjy: o.minMjy, beam: img.beam, noiseCorrelation: o.noiseCorrelation,
+        wcs: img.sky, pb: img.pb, pbLimit: o.pblimit, minMjy: o.minMjy, beam: img.beam, beamAt: img.beamAt, noiseCorrelation: o.noiseCorrelation,
       });
       const skipped = { outside: 0, low_pb: 0, blank: 0, faint: res.nFaint, no_data: 0 };
       for (const s of res.skipped) {

@@ -68,6 +68,11 @@ export const FLAG_CLUSTER_TOO_BIG = 32; // group exceeded maxJoint: fitted alone
 
 export interface ForcedOptions {
   beam: PixelBeam;
+  /**
+   * The beam in pixels at a source position, where it varies across the image (plate-carrée
+   * mosaics): each source's kernel is then its own; `beam` still sets the noise annulus.
+   */
+  beamAt?: (x: number, y: number) => PixelBeam;
   /** Primary-beam value per source (divides flux and error); default 1. */
   pbAtSource?: Float64Array;
   /** Full width of the cutout in units of the beam FWHM extent (default 3). */
@@ -284,10 +289,18 @@ export function forcedPhotometry(img: ImagePlane, x: Float64Array, y: Float64Arr
   const beam = opts.beam;
   const pbAt = opts.pbAtSource;
   if (pbAt && pbAt.length !== n) throw new UsageError(`forcedPhotometry: pbAtSource has ${pbAt.length} values for ${n} sources`);
+  // per-source kernel coefficients (one shared beam unless beamAt gives each its own)
+  const beams = opts.beamAt ? Array.from({ length: n }, (_, i) => opts.beamAt!(x[i], y[i])) : undefined;
+  const QA = new Float64Array(n).fill(beam.a), QB = new Float64Array(n).fill(beam.b), QC = new Float64Array(n).fill(beam.c);
+  let halfX = beam.halfX, halfY = beam.halfY, bmajPix = beam.bmajPix;
+  if (beams) beams.forEach((b, i) => {
+    QA[i] = b.a; QB[i] = b.b; QC[i] = b.c;
+    halfX = Math.max(halfX, b.halfX); halfY = Math.max(halfY, b.halfY); bmajPix = Math.max(bmajPix, b.bmajPix);
+  });
   const cutout = opts.cutoutBeams ?? 3;
-  const hx = Math.max(1, Math.ceil((cutout / 2) * beam.halfX));
-  const hy = Math.max(1, Math.ceil((cutout / 2) * beam.halfY));
-  const clusterDist = (opts.clusterBeams ?? 3) * beam.bmajPix;
+  const hx = Math.max(1, Math.ceil((cutout / 2) * halfX));
+  const hy = Math.max(1, Math.ceil((cutout / 2) * halfY));
+  const clusterDist = (opts.clusterBeams ?? 3) * bmajPix;
   const [ann1, ann2] = opts.annulusBeams ?? [3, 6];
   const r1 = ann1 * beam.bmajPix, r2 = ann2 * beam.bmajPix;
   if (!(r2 > r1) || !(r1 >= 0)) throw new UsageError(`forcedPhotometry: bad annulus [${ann1}, ${ann2}]`);
@@ -295,9 +308,7 @@ export function forcedPhotometry(img: ImagePlane, x: Float64Array, y: Float64Arr
   const minAnn = opts.minAnnulusPixels ?? 30;
   const beamNoise = (opts.noiseCorrelation ?? 'independent') === 'beam';
   const maxJoint = opts.maxJoint ?? 200;
-  const { a: qa, b: qb, c: qc } = beam;
   const QMAX = 30; // exp(−30) ≈ 1e−13: kernel treated as zero beyond this
-  const rho = Math.exp(-2 * qa);
 
   const res: ForcedResult = {
     n,
@@ -386,6 +397,7 @@ export function forcedPhotometry(img: ImagePlane, x: Float64Array, y: Float64Arr
   // single-source fit (also used for oversize groups)
   const fitOne = (i: number): void => {
     const xi = x[i], yi = y[i];
+    const qa = QA[i], qb = QB[i], qc = QC[i], rho = Math.exp(-2 * qa);
     const ix0 = Math.round(xi), iy0 = Math.round(yi);
     let skk = 0, sdk = 0, sdd = 0, npix = 0;
     let partial = ix0 - hx < 0 || ix0 + hx >= nx || iy0 - hy < 0 || iy0 + hy >= ny;
@@ -472,6 +484,7 @@ export function forcedPhotometry(img: ImagePlane, x: Float64Array, y: Float64Arr
           for (let ix = lo; ix <= hi; ix++) mask[ix - xa] = 1;
         }
         // a·dx² + b·dy·dx + c·dy² < QMAX
+        const qa = QA[i], qb = QB[i], qc = QC[i], rho = Math.exp(-2 * qa);
         const bb = qb * dy, disc = bb * bb - 4 * qa * (qc * dy * dy - QMAX);
         if (disc <= 0) continue;
         const sq = Math.sqrt(disc);

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { InputError } from '../util/errors.js';
 import { readFits, type FitsHeader } from '../io/fits.js';
 import { Wcs } from '../astro/wcs.js';
-import { pixelBeam, type PixelBeam } from './beam.js';
+import { pixelBeam, pixelBeamFromJacobian, type PixelBeam } from './beam.js';
 import { parseCatalogCsv, RESOLVED_UNKNOWN, type BadRow, type ParsedCatalog } from './catalog.js';
 import { clippedMadStats } from './stats.js';
 import type { SkyToPixel } from './measure.js';
@@ -139,6 +139,12 @@ export interface PhotometryImage {
   /** Adapter for the library: degrees in, 0-based pixel out. */
   sky: SkyToPixel;
   beam: PixelBeam;
+  /**
+   * The beam at a pixel, from the projection's local Jacobian, on images where it varies
+   * (plate-carrée mosaics); undefined on SIN images, whose restoring beam is convolved on the pixel
+   * grid and so the same in pixels everywhere.
+   */
+  beamAt?: (x: number, y: number) => PixelBeam;
   bmajDeg: number;
   bminDeg: number;
   bpaDeg: number;
@@ -167,6 +173,15 @@ export function robustImageNoise(data: Float32Array): number {
   const out = new Float64Array(3);
   clippedMadStats(buf, m, new Float64Array(m), out);
   return out[1];
+}
+
+/** [∂e/∂x, ∂e/∂y, ∂n/∂x, ∂n/∂y] (radians of east and north per pixel) at pixel (x, y), by central differences. */
+export function skyJacobian(wcs: Wcs, x: number, y: number): [number, number, number, number] {
+  const at = (px: number, py: number) => wcs.pixelToWorld(px, py);
+  const c = at(x, y), xp = at(x + 0.5, y), xm = at(x - 0.5, y), yp = at(x, y + 0.5), ym = at(x, y - 0.5);
+  const dLon = (a: number, b: number): number => { let d = (a - b) % (2 * Math.PI); if (d > Math.PI) d -= 2 * Math.PI; if (d < -Math.PI) d += 2 * Math.PI; return d; };
+  const cd = Math.cos(c.lat);
+  return [dLon(xp.lon, xm.lon) * cd, dLon(yp.lon, ym.lon) * cd, xp.lat - xm.lat, yp.lat - ym.lat];
 }
 
 /**
@@ -202,6 +217,7 @@ export async function loadPhotometryImage(file: string, opts: { usePb: boolean }
     path: file, data, nx, ny, header: h, wcs,
     sky: { worldToPixel: (ra: number, dec: number) => wcs.worldToPixelDeg(ra, dec) },
     beam, bmajDeg: bmaj, bminDeg: bmin, bpaDeg: bpa, mjd,
+    beamAt: wcs.projection === 'SIN' ? undefined : (x: number, y: number) => pixelBeamFromJacobian(bmaj * d2r, bmin * d2r, bpa, skyJacobian(wcs, x, y)),
     raDeg: ra0 / d2r, decDeg: dec0 / d2r,
     noiseJy: hn !== undefined && hn > 0 ? hn : robustImageNoise(data),
   };
