@@ -64,9 +64,10 @@ export interface GridPlan {
   nOutside: number;
   wStacking: boolean;
   /**
-   * Rows whose uvw were mirrored (w < 0 → −uvw; the original w when slanted) so that all w ≥ 0: the dirty image is real, so
+   * Rows whose uvw were mirrored (w < 0 → −uvw) so that all w ≥ 0: the dirty image is real, so
    * a visibility y at (u,v,w) contributes exactly as y* at (−u,−v,−w) (ducc0 does the same). This
-   * halves the w range and so the number of w-planes. applyShiftPhase conjugates those rows.
+   * halves the w range and so the number of w-planes. On a slanted plane the sign of the original
+   * w decides (the residual w then has either sign). applyShiftPhase conjugates those rows.
    */
   flip: Uint8Array;
   /**
