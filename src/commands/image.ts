@@ -23,7 +23,7 @@ interface ImageOpts {
   size?: number; scale?: number; fov: number; quick?: boolean;
   weight: 'natural' | 'uniform' | 'briggs'; robust: number;
   niter?: number; gain: number; mgain: number; threshold?: number; autoThreshold: number; autoMask: number;
-  noAutoMask?: boolean; uvrange?: [number, number]; pblimit: number; threads?: number; wstacking: boolean; slant: boolean; beamChunks: number;
+  noAutoMask?: boolean; uvrange?: [number, number]; pblimit: number; threads?: number; wstacking: boolean; slant: boolean; beamChunks: number; subtractOutliers: boolean; outlierMinFlux: number; catalog?: string;
   png: boolean; json?: boolean;
 }
 
@@ -59,6 +59,9 @@ export function register(program: Command): void {
     .option('--uvrange <min~max>', 'projected baseline range in metres', parseUvRange)
     .option('--pblimit <x>', 'blank the pb-corrected image where the primary beam is below this', parseNumber('--pblimit', { min: 0, max: 1 }), 0.2)
     .option('--no-wstacking', 'no w-correction (small fields only)')
+    .option('--no-subtract-outliers', 'keep bright catalogue sources just outside the image in the data (default: predicted and subtracted)')
+    .option('--outlier-min-flux <jy>', 'subtract catalogue sources outside the image whose apparent (primary-beam weighted) flux is at least this (Jy)', parseNumber('--outlier-min-flux', { min: 0 }), 0.5)
+    .option('--catalog <path>', 'catalogue of bright sources for --subtract-outliers: VLA list text or CSV (env DSA110_CALIBRATORS; default: the packaged VLA list)')
     .option('--no-slant', 'plain SIN, never the slanted SIN plane of the array (PV2_1/PV2_2) that halves the w-planes')
     .option('--no-png', 'no PNG thumbnail')
     .option('--beam-chunks <n>', 'major cycles predict each of n parts of the drift with its own primary beam (1 = off)', parseInteger('--beam-chunks', 1, 24), 4)
@@ -145,6 +148,21 @@ export function register(program: Command): void {
               }),
             };
           }
+          let outlierNote = '';
+          if (o.subtractOutliers && o.wstacking !== false && m.meridianRa) {
+            const { loadCalibratorCatalog } = await import('../calibration/catalog.js');
+            const { findOutliers, subtractOutliers } = await import('../imaging/outliers.js');
+            const { resolveOptions } = await import('../imaging/imager.js');
+            const geom = resolveOptions(input, { nx: size, ny: size, cellRad, fovRad: o.fov * DEG, quick: o.quick }).geometry;
+            const outliers = findOutliers(loadCalibratorCatalog(o.catalog), {
+              geometry: geom, ra0, dec0, pointingRa: merRa, pointingDec: merDec, weights: pbWeights, freqHz: input.freq, minApparentJy: o.outlierMinFlux,
+            });
+            if (outliers.length) {
+              subtractOutliers(input, outliers, ra0, dec0, merRa, merDec);
+              outlierNote = outliers.map((s) => `${s.name} (${s.apparentJy.toFixed(2)} Jy apparent, ${s.offsetDeg.toFixed(2)} deg off)`).join(', ');
+              log.info(`${path.basename(msPath)}: subtracted ${outliers.length} bright source(s) outside the image: ${outlierNote}`);
+            }
+          }
           const bar = progressBar(1, path.basename(msPath));
           const res = await imageVisibilities(input, {
             beamChunks,
@@ -176,6 +194,7 @@ export function register(program: Command): void {
             WEIGHTNG: o.weight === 'briggs' ? `briggs ${o.robust}` : o.weight, DATACOL: column, PIPEVER: packageVersion(), MSNAME: path.basename(msPath),
           };
           const history = [`dsa110 image ${process.argv.slice(3).join(' ')}`.slice(0, 70), `MS ${msPath}`];
+          if (outlierNote) history.push(`outliers subtracted: ${outlierNote}`);
           const hdr = (bunit: string, withBeam = true) => makeImageHeader({ wcs, bunit, beam: withBeam ? beam : undefined, mjdObs: midMjd, telescope: 'DSA_110', origin: `dsa110 ${packageVersion()}`, object: m.groupId, history, keywords });
           const shape = [g.nx, g.ny, 1, 1];
           const products: [string, Float32Array, string, boolean][] = [
