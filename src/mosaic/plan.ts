@@ -8,8 +8,14 @@ import type { MosaicTier } from '../registry/mosaics.js';
 /** Most images a mosaic of each tier may hold. */
 export const TIER_MAX_IMAGES: Readonly<Record<MosaicTier, number>> = { quicklook: 10, science: 100, deep: 1000 };
 
-/** Outlier cut: noise > median + OUTLIER_NSIGMA × 1.4826 × MAD of the candidates' noise. */
+/**
+ * Outlier cut: noise > max(median + OUTLIER_NSIGMA × 1.4826 × MAD, OUTLIER_MIN_RATIO × median) of
+ * the candidates' noise. The floor matters on short nights of well-behaved groups: their noise is
+ * so alike (4.0–4.4 mJy) that 3 MADs rejected a group at 5.5 mJy, leaving a hole in the strip,
+ * although the inverse-variance weights already make it count less.
+ */
 export const OUTLIER_NSIGMA = 3;
+export const OUTLIER_MIN_RATIO = 1.5;
 
 export interface Candidate {
   id: number;
@@ -43,7 +49,7 @@ function median(v: Float64Array): number {
 /**
  * Select members. Candidates without a known noise are kept (their noise is measured at build
  * time); the outlier statistics need at least 3 known values. A MAD of 0 (identical noise) gives
- * threshold = median, and only strictly larger noise is rejected.
+ * threshold = 1.5 × median, and only strictly larger noise is rejected.
  */
 export function selectMembers<T extends Candidate>(cands: readonly T[], tier: MosaicTier, opts: { maxImages?: number } = {}): MemberSelection<T> {
   const limit = opts.maxImages ?? TIER_MAX_IMAGES[tier];
@@ -53,7 +59,7 @@ export function selectMembers<T extends Candidate>(cands: readonly T[], tier: Mo
     const v = Float64Array.from(known, (c) => c.noise_jy as number);
     med = median(v);
     mad = median(v.map((x) => Math.abs(x - (med as number))));
-    threshold = med + OUTLIER_NSIGMA * 1.4826 * mad;
+    threshold = Math.max(med + OUTLIER_NSIGMA * 1.4826 * mad, OUTLIER_MIN_RATIO * med);
   }
   const sorted = [...cands].sort((a, b) => (a.mid_mjd ?? 0) - (b.mid_mjd ?? 0) || a.id - b.id);
   const kept: T[] = [], outliers: T[] = [];
