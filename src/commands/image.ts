@@ -152,7 +152,7 @@ export function register(program: Command): void {
           // Only calibrated visibilities are in Jy with the catalogue's phases: on DATA the
           // prediction would be mis-scaled by the antenna gains.
           if (o.subtractOutliers && column !== 'CORRECTED_DATA') log.debug(`${path.basename(msPath)}: imaging ${column}: bright sources outside the image are not subtracted (calibrated data only)`);
-          if (o.subtractOutliers && column === 'CORRECTED_DATA' && o.wstacking !== false && m.meridianRa) {
+          if (o.subtractOutliers && column === 'CORRECTED_DATA' && m.meridianRa) {
             const { loadCalibratorCatalog } = await import('../calibration/catalog.js');
             const { findOutliers, subtractOutliers } = await import('../imaging/outliers.js');
             const { resolveOptions } = await import('../imaging/imager.js');
