@@ -311,15 +311,12 @@ export class Wcs {
           }
           t = r2 / (1 + Math.sqrt(1 - r2)); // t = 1 − sin θ without cancellation
         } else {
-          const a = 1 + xi * xi + eta * eta;
-          const b = 1 + X * xi + Y * eta;
-          const disc = b * b - a * r2;
-          if (disc < 0) {
+          t = slantOneMinusN(X, Y, xi, eta);
+          if (!(t >= 0)) {
             S[0] = NaN;
             S[1] = NaN;
             return;
           }
-          t = r2 / (b + Math.sqrt(disc));
         }
         const ct = Math.sqrt(Math.max(0, t * (2 - t)));
         const px = X - xi * t, py = -(Y - eta * t);
@@ -585,6 +582,18 @@ function normPi(a: number): number {
   if (a > Math.PI) a -= TWO_PI;
   else if (a < -Math.PI) a += TWO_PI;
   return a;
+}
+
+/**
+ * 1 − n = 1 − sin θ of slant-SIN intermediate coordinates (X, Y) (radians; FITS Paper II §5.1.5:
+ * X = l + ξ(1 − n), Y = m + η(1 − n)): the small root of
+ * (1 + ξ² + η²)d² − 2(1 + ξX + ηY)d + X² + Y² = 0, written without cancellation. NaN where there is
+ * no real root (off the projection).
+ */
+export function slantOneMinusN(X: number, Y: number, xi: number, eta: number): number {
+  const a = 1 + xi * xi + eta * eta, b = 1 + xi * X + eta * Y, c = X * X + Y * Y;
+  const disc = b * b - a * c;
+  return disc >= 0 ? c / (b + Math.sqrt(disc)) : NaN;
 }
 
 export interface SinWcsOptions {

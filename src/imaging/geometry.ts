@@ -3,6 +3,7 @@
  * See ImageGeometry for the pixel convention.
  */
 import { C_LIGHT } from '../astro/constants.js';
+import { slantOneMinusN } from '../astro/wcs.js';
 import { UsageError } from '../util/errors.js';
 import { goodFftSize } from './fft.js';
 import type { ImageGeometry, VisInput } from './types.js';
@@ -11,6 +12,17 @@ import type { ImageGeometry, VisInput } from './types.js';
 export function pixelToLm(g: ImageGeometry, ix: number, iy: number): { l: number; m: number } {
   const X = -(ix - g.nx / 2) * g.cellRad, Y = (iy - g.ny / 2) * g.cellRad;
   return g.slant ? slantToLm(X, Y, g.slant[0], g.slant[1]) : { l: X, m: Y };
+}
+
+/** Largest 1 − n over the image (at a corner); NaN or ≥ 1 when a corner is beyond the horizon. */
+export function maxOneMinusN(g: ImageGeometry): number {
+  let dMax = 0;
+  for (const ix of [0, g.nx - 1]) for (const iy of [0, g.ny - 1]) {
+    const { l, m } = pixelToLm(g, ix, iy);
+    const r2 = l * l + m * m;
+    dMax = Math.max(dMax, r2 < 1 ? 1 - Math.sqrt(1 - r2) : NaN);
+  }
+  return dMax;
 }
 
 /** Fractional pixel of direction cosines (l, m). */
@@ -23,17 +35,10 @@ export function lmToPixel(g: ImageGeometry, l: number, m: number): { ix: number;
   return { ix: g.nx / 2 - X / g.cellRad, iy: g.ny / 2 + Y / g.cellRad };
 }
 
-/**
- * Inverse of the slant projection X = l + ξ(1 − n), Y = m + η(1 − n) (FITS Paper II §5.1.5):
- * d = 1 − n solves (1 + ξ² + η²)d² − 2(1 + ξX + ηY)d + X² + Y² = 0; the small root, written
- * without cancellation. NaN where (X, Y) is off the sphere.
- */
+/** Inverse of the slant projection X = l + ξ(1 − n), Y = m + η(1 − n). NaN off the visible hemisphere. */
 export function slantToLm(X: number, Y: number, xi: number, eta: number): { l: number; m: number } {
-  const a = 1 + xi * xi + eta * eta, b = 1 + xi * X + eta * Y, c = X * X + Y * Y;
-  const disc = b * b - a * c;
-  if (!(disc >= 0) || !(b > 0)) return { l: NaN, m: NaN };
-  const d = c / (b + Math.sqrt(disc));
-  if (d > 1) return { l: NaN, m: NaN }; // the far hemisphere
+  const d = slantOneMinusN(X, Y, xi, eta);
+  if (!(d <= 1) || !(1 + xi * X + eta * Y > 0)) return { l: NaN, m: NaN }; // off the projection, or the far hemisphere
   return { l: X - xi * d, m: Y - eta * d };
 }
 
@@ -67,14 +72,18 @@ export function pixelToRaDec(g: ImageGeometry, ix: number, iy: number, ra0: numb
   return lmToRaDec(l, m, ra0, dec0);
 }
 
+/** Whether row r has any unflagged (weight > 0) channel. */
+export function rowHasData(weight: Float32Array, nChan: number, r: number): boolean {
+  for (let k = r * nChan, e = k + nChan; k < e; k++) if (weight[k] > 0) return true;
+  return false;
+}
+
 /** Longest projected baseline √(u²+v²) in metres over unflagged rows. */
 export function maxBaselineM(input: VisInput): number {
   let b2 = 0;
   const { nRow, nChan, uvw, weight } = input;
   for (let r = 0; r < nRow; r++) {
-    let any = false;
-    for (let c = 0; c < nChan; c++) if (weight[r * nChan + c] > 0) { any = true; break; }
-    if (!any) continue;
+    if (!rowHasData(weight, nChan, r)) continue;
     const u = uvw[3 * r], v = uvw[3 * r + 1];
     b2 = Math.max(b2, u * u + v * v);
   }

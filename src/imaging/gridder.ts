@@ -19,10 +19,11 @@
  * run them on disjoint v-row bands / image columns (see parallel.ts).
  */
 import { C_LIGHT } from '../astro/constants.js';
+import { slantOneMinusN } from '../astro/wcs.js';
 import { DsaError } from '../util/errors.js';
 import { EsKernel, type KernelSpec } from './kernel.js';
 import { Fft1d, goodFftSize } from './fft.js';
-import { pixelToLm } from './geometry.js';
+import { maxOneMinusN } from './geometry.js';
 import type { ImageGeometry } from './types.js';
 import { TILE_V, planeRows, tileRange } from './vis-order.js';
 import { kernelsFor, type WasmArena } from './wasm-kernels.js';
@@ -214,13 +215,9 @@ export function makeGridPlan(
   }
 
   // n − 1 range over the image (the corners are the extreme).
-  let nm1Min = 0;
-  for (const ix of [0, nx - 1]) for (const iy of [0, ny - 1]) {
-    const { l, m } = pixelToLm(geom, ix, iy);
-    const r2 = l * l + m * m;
-    if (!(r2 < 1)) throw new DsaError(`image ${nx}×${ny} at cell ${cellRad} rad extends beyond the horizon`);
-    nm1Min = Math.min(nm1Min, Math.sqrt(1 - r2) - 1);
-  }
+  const dMax = maxOneMinusN(geom);
+  if (!(dMax < 1)) throw new DsaError(`image ${nx}×${ny} at cell ${cellRad} rad extends beyond the horizon`);
+  const nm1Min = -dMax;
   const nShift = wStacking ? nm1Min / 2 : 0;
   const xMax = Math.max(-nm1Min / 2, 1e-12);
 
@@ -279,7 +276,7 @@ export function makeGridPlan(
   // (a slanted plane has no such symmetry: then every pixel is computed). Column by column: the
   // tables are column-major, and row-by-row writes had missed the cache on every pixel.
   const ixEnd = slant ? nx - 1 : nx / 2, iyEnd = slant ? ny - 1 : ny / 2;
-  const xi = slant?.[0] ?? 0, eta = slant?.[1] ?? 0, qa = 1 + xi * xi + eta * eta;
+  const xi = slant?.[0] ?? 0, eta = slant?.[1] ?? 0;
   for (let ix = 0; ix <= ixEnd; ix++) {
     const X = -(ix - nx / 2) * cellRad;
     for (let iy = 0; iy <= iyEnd; iy++) {
@@ -288,10 +285,9 @@ export function makeGridPlan(
       const sign = ((ix - nx / 2 + iy - ny / 2) & 1) ? -1 : 1;
       let pw = 1;
       if (wStacking) {
-        // n − 1 = −d without cancellation; slanted: d solves the quadratic of slantToLm (geometry.ts)
+        // n − 1 = −d without cancellation
         const c = X * X + Y * Y;
-        let d: number;
-        if (slant) { const b = 1 + xi * X + eta * Y; d = c / (b + Math.sqrt(b * b - qa * c)); } else d = c / (1 + Math.sqrt(1 - c));
+        const d = slant ? slantOneMinusN(X, Y, xi, eta) : c / (1 + Math.sqrt(1 - c));
         const x = -d - nShift;
         const a = -2 * Math.PI * dw * x, b = -2 * Math.PI * w0 * x;
         z[2 * p] = Math.cos(a); z[2 * p + 1] = Math.sin(a);

@@ -7,9 +7,10 @@
  * Only sources outside the image are taken: those inside are imaged and cleaned as usual.
  */
 import { airyPower } from '../astro/beam.js';
-import { C_LIGHT, DISH_DIAMETER_M } from '../astro/constants.js';
+import { DISH_DIAMETER_M } from '../astro/constants.js';
 import { angularSeparation, lmn } from '../astro/uvw.js';
 import { calibratorSpectrum } from '../calibration/fluxmodels.js';
+import { predictPointSources } from '../calibration/model.js';
 import type { CalibratorCatalog } from '../calibration/catalog.js';
 import { lmToPixel } from './geometry.js';
 import type { ImageGeometry, VisInput } from './types.js';
@@ -78,9 +79,10 @@ export function findOutliers(cat: CalibratorCatalog, q: OutlierQuery): OutlierSo
 }
 
 /**
- * vis −= Σ_s S_s(ν) A(θ_s(t), ν) e^{+2πi(u l + v m + w(n − 1))ν/c} (the convention of the MS data
- * and of the calibration model, calibration/model.ts). Rows are time-major: integration t holds
- * rows [t·nRow/nT, (t+1)·nRow/nT). Flagged samples are left as they are.
+ * vis −= Σ_s S_s(ν) A(θ_s(t), ν) e^{+2πi(u l + v m + w(n − 1))ν/c}: the calibration model
+ * (calibration/model.ts, the convention of the MS data), predicted one integration at a time
+ * into a small buffer. Rows are time-major: integration t holds rows [t·nRow/nT, (t+1)·nRow/nT).
+ * Flagged samples are left as they are.
  */
 export function subtractOutliers(
   input: VisInput, srcs: OutlierSource[], ra0: number, dec0: number,
@@ -89,24 +91,19 @@ export function subtractOutliers(
   const { nRow, nChan, uvw, freq, vis, weight } = input;
   const nT = pointingRa.length, per = nRow / nT;
   if (!Number.isInteger(per)) throw new RangeError(`outliers: ${nRow} rows are not ${nT} integrations of equal size`);
-  const amp = new Float64Array(nChan);
-  const uniform = nChan < 3 || freq.every((f, c) => c === 0 || Math.abs(f - freq[c - 1] - (freq[1] - freq[0])) <= 1e-9 * f);
-  for (const s of srcs) {
-    const [l, m, n] = lmn(s.raRad, s.decRad, ra0, dec0);
-    for (let t = 0; t < nT; t++) {
-      const sep = angularSeparation(s.raRad, s.decRad, pointingRa[t], pointingDec[t]);
-      for (let c = 0; c < nChan; c++) amp[c] = s.fluxJy[c] * airyPower(sep, freq[c], dishDiameterM);
-      for (let r = t * per; r < (t + 1) * per; r++) {
-        const k = (2 * Math.PI * (uvw[3 * r] * l + uvw[3 * r + 1] * m + uvw[3 * r + 2] * (n - 1))) / C_LIGHT;
-        // phase by recurrence over uniformly spaced channels (one complex multiply per channel)
-        let pr = Math.cos(k * freq[0]), pi = Math.sin(k * freq[0]);
-        const dr = uniform && nChan > 1 ? Math.cos(k * (freq[1] - freq[0])) : 1, di = uniform && nChan > 1 ? Math.sin(k * (freq[1] - freq[0])) : 0;
-        for (let c = 0, o = r * nChan; c < nChan; c++, o++) {
-          if (!uniform && c > 0) { pr = Math.cos(k * freq[c]); pi = Math.sin(k * freq[c]); }
-          if (weight[o] > 0) { vis[2 * o] -= amp[c] * pr; vis[2 * o + 1] -= amp[c] * pi; }
-          if (uniform) { const x = pr * dr - pi * di; pi = pr * di + pi * dr; pr = x; }
-        }
-      }
+  if (!srcs.length) return;
+  const fluxJy = new Float64Array(srcs.length * nChan);
+  srcs.forEach((s, i) => fluxJy.set(s.fluxJy, i * nChan));
+  const sky = { raRad: Float64Array.from(srcs, (s) => s.raRad), decRad: Float64Array.from(srcs, (s) => s.decRad), fluxJy };
+  const out = new Float32Array(2 * per * nChan);
+  for (let t = 0; t < nT; t++) {
+    predictPointSources({
+      nTime: 1, nBl: per, nPol: 1, freqHz: freq, uvw: uvw.subarray(3 * t * per, 3 * (t + 1) * per),
+      phaseCentreRaRad: ra0, phaseCentreDecRad: dec0,
+      pointingRaRad: Float64Array.of(pointingRa[t]), pointingDecRad: Float64Array.of(pointingDec[t]), dishDiameterM, out,
+    }, sky);
+    for (let j = 0, k = t * per * nChan; j < per * nChan; j++, k++) {
+      if (weight[k] > 0) { vis[2 * k] -= out[2 * j]; vis[2 * k + 1] -= out[2 * j + 1]; }
     }
   }
 }

@@ -12,7 +12,7 @@
  * FITS header, as for any SIN image. The PSF is shift-invariant on (X, Y) to the residual w-term.
  */
 import { C_LIGHT } from '../astro/constants.js';
-import { pixelToLm } from './geometry.js';
+import { maxOneMinusN, rowHasData } from './geometry.js';
 import { wPlaneLayout } from './gridder.js';
 import type { ImageGeometry, VisInput } from './types.js';
 
@@ -21,9 +21,7 @@ export function fitWPlane(input: Pick<VisInput, 'nRow' | 'nChan' | 'uvw' | 'weig
   const { nRow, nChan, uvw, weight } = input;
   let suu = 0, suv = 0, svv = 0, suw = 0, svw = 0;
   for (let r = 0; r < nRow; r++) {
-    let any = false;
-    for (let c = 0, k = r * nChan; c < nChan; c++, k++) if (weight[k] > 0) { any = true; break; }
-    if (!any) continue;
+    if (!rowHasData(weight, nChan, r)) continue;
     const u = uvw[3 * r], v = uvw[3 * r + 1], w = uvw[3 * r + 2];
     suu += u * u; suv += u * v; svv += v * v; suw += u * w; svw += v * w;
   }
@@ -38,20 +36,13 @@ export function wPlaneCount(
 ): number {
   const { nRow, nChan, uvw, weight, freq } = input;
   const xi = geom.slant?.[0] ?? 0, eta = geom.slant?.[1] ?? 0;
-  let nm1Min = 0;
-  for (const ix of [0, geom.nx - 1]) for (const iy of [0, geom.ny - 1]) {
-    const { l, m } = pixelToLm(geom, ix, iy);
-    nm1Min = Math.min(nm1Min, Math.sqrt(Math.max(0, 1 - l * l - m * m)) - 1);
-  }
-  const xMax = Math.max(-nm1Min / 2, 1e-12);
+  const xMax = Math.max(maxOneMinusN(geom) / 2, 1e-12);
   let fMin = Infinity, fMax = 0;
   for (let c = 0; c < nChan; c++) { fMin = Math.min(fMin, freq[c]); fMax = Math.max(fMax, freq[c]); }
   // rows are mirrored by the sign of their original w (gridder.ts)
   let aMin = Infinity, aMax = -Infinity;
   for (let r = 0; r < nRow; r++) {
-    let any = false;
-    for (let c = 0, k = r * nChan; c < nChan; c++, k++) if (weight[k] > 0) { any = true; break; }
-    if (!any) continue;
+    if (!rowHasData(weight, nChan, r)) continue;
     const w = uvw[3 * r + 2], a = (w < 0 ? -1 : 1) * (w + xi * uvw[3 * r] + eta * uvw[3 * r + 1]);
     if (a < aMin) aMin = a;
     if (a > aMax) aMax = a;

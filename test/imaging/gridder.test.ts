@@ -2,31 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFft } from '../../src/imaging/fft.js';
 import { gridToImage, imageToVis, makeGridPlan } from '../../src/imaging/gridder.js';
 import { dirtyImage, psfImage } from '../../src/imaging/imager.js';
-import { arrayUvw, channels, emptyVis, randomArray, rng } from '../../src/imaging/simulate.js';
+import { rng } from '../../src/imaging/simulate.js';
 import type { VisInput } from '../../src/imaging/types.js';
+import { dsaLikeField } from './dsa-like-field.js';
 
 const DEG = Math.PI / 180;
 const C = 299792458;
 
-/**
- * Synthetic DSA-110-like data: 30 antennas over 2.5 km E-W × 1.5 km N-S at latitude 37°, pointing
- * dec 55° at 4 hour angles, 8 channels 1.3–1.5 GHz. |w| reaches ~2300 λ, so w(n−1) is ~2 turns at
- * the corners of the 3.5° field: without w-correction the image would be badly wrong there.
- * The image is 768² at 16.4″ (coarse), so baselines beyond the grid are given weight 0.
- */
-function setup(): { input: VisInput; nx: number; cell: number } {
-  const enu = randomArray(30, 2500, 1500, 3);
-  const uvw = arrayUvw(enu, 37 * DEG, 55 * DEG, [-0.6, -0.2, 0.2, 0.6].map((x) => x * DEG));
-  const freq = channels(8, 1.3e9, 1.5e9);
-  const input = emptyVis(uvw, freq);
-  const nx = 768, cell = (3.5 * DEG) / nx;
-  const lim = 0.45 / cell;
-  for (let r = 0; r < input.nRow; r++) for (let c = 0; c < input.nChan; c++) {
-    const s = freq[c] / C;
-    if (Math.abs(uvw[3 * r] * s) > lim || Math.abs(uvw[3 * r + 1] * s) > lim) input.weight[r * input.nChan + c] = 0;
-  }
-  return { input, nx, cell };
-}
 
 /** Direct DFT of Re Σ y e^{−2πi(ul+vm+w(n−1))} at pixel (ix, iy). */
 function dft(input: VisInput, y: Float32Array, nx: number, cell: number, ix: number, iy: number): number {
@@ -42,7 +24,7 @@ function dft(input: VisInput, y: Float32Array, nx: number, cell: number, ix: num
   return s;
 }
 
-const { input, nx, cell } = setup();
+const { input, nx, cell } = dsaLikeField();
 const testPixels: [number, number][] = [];
 for (const ix of [0, 1, 97, nx / 2 - 1, nx / 2, nx / 2 + 1, 600, nx - 2, nx - 1]) for (const iy of [0, 1, 255, nx / 2, nx / 2 + 7, 700, nx - 1]) testPixels.push([ix, iy]);
 

@@ -1,7 +1,8 @@
 /**
  * Bright catalogue sources outside the image (outliers.ts): which are chosen, and that the
- * subtraction removes exactly what the calibration model (calibration/model.ts, an independent
- * implementation of the same measurement equation) predicts for them.
+ * subtraction removes exactly what the calibration model (calibration/model.ts, which it calls one
+ * integration at a time) predicts for the whole group: the time slicing, the per-integration
+ * pointing, the catalogue spectrum and the visibility layout.
  */
 import { describe, expect, it } from 'vitest';
 import { parseCalibratorCsv } from '../../src/calibration/catalog.js';

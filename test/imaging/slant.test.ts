@@ -8,6 +8,7 @@ import { gridToImage, makeGridPlan } from '../../src/imaging/gridder.js';
 import { pixelToLm } from '../../src/imaging/geometry.js';
 import { chooseSlant, fitWPlane, wPlaneCount } from '../../src/imaging/slant.js';
 import { arrayUvw, channels, emptyVis, randomArray } from '../../src/imaging/simulate.js';
+import { dsaLikeField } from './dsa-like-field.js';
 
 const DEG = Math.PI / 180, C = 299792458;
 
@@ -38,16 +39,8 @@ describe('best-fit w-plane', () => {
 
 describe('gridding on the slanted plane', () => {
   // DSA-110-like: 2.5 km × 1.5 km, lat 37°, dec 55°, 4 integrations over 1.2° of hour angle.
-  const enu = randomArray(30, 2500, 1500, 3);
-  const uvw = arrayUvw(enu, 37 * DEG, 55 * DEG, [-0.6, -0.2, 0.2, 0.6].map((x) => x * DEG));
-  const freq = channels(8, 1.3e9, 1.5e9);
-  const input = emptyVis(uvw, freq);
-  const nx = 768, cell = (3.5 * DEG) / nx;
-  const lim = 0.45 / cell;
-  for (let r = 0; r < input.nRow; r++) for (let c = 0; c < input.nChan; c++) {
-    const s = freq[c] / C;
-    if (Math.abs(uvw[3 * r] * s) > lim || Math.abs(uvw[3 * r + 1] * s) > lim) input.weight[r * input.nChan + c] = 0;
-  }
+  const { input, nx, cell } = dsaLikeField();
+  const { uvw, freq } = input;
   const flat = { nx, ny: nx, cellRad: cell };
   const slant = chooseSlant(input, flat);
   const geom = { ...flat, slant };
